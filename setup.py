@@ -1,0 +1,39 @@
+from importlib import metadata
+
+from setuptools import find_packages, setup
+
+
+def mmcv_requirement():
+    # A user who already has full mmcv (with compiled ops) keeps it: installing
+    # mmcv-lite beside it would overwrite the same `mmcv` package directory.
+    try:
+        metadata.distribution('mmcv')
+        return 'mmcv>=2.0.0rc4,<2.2.0'
+    except metadata.PackageNotFoundError:
+        # pure-Python wheel: everything TSM needs, no compiler
+        return 'mmcv-lite>=2.0.0rc4,<2.2.0'
+
+
+setup(
+    name='tsm_plugin',
+    version='0.1.0',
+    description='Temporal Shift Module (TSM) for MMAction2, as a plugin',
+    long_description=open('README.md', encoding='utf-8').read(),
+    long_description_content_type='text/markdown',
+    python_requires='>=3.8',
+    packages=find_packages(include=['tsm_plugin', 'tsm_plugin.*']),
+    install_requires=[
+        'torch>=1.13',
+        'mmengine>=0.10,<1.0',
+        mmcv_requirement(),
+        'mmaction2==1.2.0',
+        'decord>=0.6.0',
+        # imported by mmaction/utils/dependency.py but not declared by mmaction2 1.2.0
+        'importlib_metadata',
+    ],
+    extras_require={
+        'tests': ['pytest'],
+        'demo': ['matplotlib'],
+        'mim': ['openmim'],
+    },
+)

@@ -1,0 +1,5 @@
+from .backbones import ResNetTSM
+from .heads import TSMHead
+from .recognizers import Recognizer2D
+
+__all__ = ['Recognizer2D', 'ResNetTSM', 'TSMHead']

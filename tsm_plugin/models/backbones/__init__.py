@@ -1,0 +1,3 @@
+from .resnet_tsm import ResNetTSM
+
+__all__ = ['ResNetTSM']

@@ -1,0 +1,3 @@
+from .tsm_head import TSMHead
+
+__all__ = ['TSMHead']

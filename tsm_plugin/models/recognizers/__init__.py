@@ -1,0 +1,3 @@
+from .recognizer2d import Recognizer2D
+
+__all__ = ['Recognizer2D']

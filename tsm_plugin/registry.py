@@ -1,0 +1,15 @@
+"""The plugin's model registry: a child of MMAction2's, scope ``tsm_plugin``.
+
+``mmaction.registry.MODELS.build(dict(type='tsm_plugin.ResNetTSM'))`` finds the
+plugin's classes here; unscoped names in plugin configs fall back to the parent,
+so MMAction2's own modules (and its own ``ResNetTSM``/``TSMHead``) stay reachable
+and untouched.
+"""
+from mmaction.registry import MODELS as MMACTION_MODELS
+from mmengine.registry import Registry
+
+MODELS = Registry(
+    'model',
+    parent=MMACTION_MODELS,
+    scope='tsm_plugin',
+    locations=['tsm_plugin.models'])

@@ -1,0 +1,154 @@
+"""Fixes for the MMAction2 1.2.0 / mmengine 0.10 / torch >= 2.6 stack.
+
+Applied once, on ``import tsm_plugin``, without editing any installed file:
+
+1. ``missing_drn``: the mmaction2 1.2.0 wheel lacks ``mmaction/models/localizers/drn``
+   (upstream issue #2714) while ``mmaction.models.localizers`` imports it, so
+   ``import mmaction.models`` fails. A stand-in module provides a ``DRN`` that
+   raises a clear error when built.
+2. ``importlib_metadata`` (imported by ``mmaction.utils.dependency``) is declared in
+   ``setup.py``: nothing to do at run time.
+3. ``pkg_resources``: mmengine resolves ``_base_ = 'mmaction::...'`` with it, and
+   setuptools >= 81 no longer ships it. mmengine's two look-ups are re-bound to
+   ``importlib.metadata`` equivalents.
+4. ``weights_only``: torch >= 2.6 loads checkpoints with ``weights_only=True``;
+   the exact types mmengine writes into checkpoints are allow-listed, everything
+   else is still refused.
+"""
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import os.path as osp
+import sys
+import types
+
+DRN_MODULES = ('mmaction.models.localizers.drn',
+               'mmaction.models.localizers.drn.drn')
+DRN_MISSING_MESSAGE = (
+    'DRN is not available: the mmaction2 1.2.0 package on PyPI ships without '
+    '`mmaction/models/localizers/drn` (upstream issue open-mmlab/mmaction2#2714). '
+    'Install mmaction2 from source to use DRN; tsm_plugin only stands in for the '
+    'missing module so that the rest of mmaction.models imports.')
+
+
+def _mmaction_dir():
+    spec = importlib.util.find_spec('mmaction')
+    return osp.dirname(spec.origin) if spec and spec.origin else None
+
+
+def drn_is_missing():
+    """True when the installed mmaction lacks its ``localizers/drn`` package."""
+    root = _mmaction_dir()
+    return root is not None and not osp.isdir(
+        osp.join(root, 'models', 'localizers', 'drn'))
+
+
+class _MissingDRNFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Serves stand-ins for the two DRN modules, only when they are imported."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname in DRN_MODULES:
+            return importlib.machinery.ModuleSpec(
+                fullname, self, is_package=fullname == DRN_MODULES[0])
+        return None
+
+    def create_module(self, spec):
+        return None  # default module creation
+
+    def exec_module(self, module):
+        if module.__name__ == DRN_MODULES[0]:
+            module.__path__ = []
+            return
+        from mmaction.registry import MODELS
+
+        class DRN:
+            """Stand-in for mmaction's DRN, absent from the 1.2.0 wheel."""
+
+            def __init__(self, *args, **kwargs):
+                raise ImportError(DRN_MISSING_MESSAGE)
+
+        module.DRN = MODELS.register_module(name='DRN')(DRN)
+
+
+def fix_missing_drn():
+    if drn_is_missing() and not any(
+            isinstance(f, _MissingDRNFinder) for f in sys.meta_path):
+        sys.meta_path.append(_MissingDRNFinder())
+
+
+def _installed_path(package):
+    """``mmengine.utils.get_installed_path`` without ``pkg_resources``."""
+    from importlib import metadata
+    try:
+        dist = metadata.distribution(package)
+    except metadata.PackageNotFoundError:
+        spec = importlib.util.find_spec(package)
+        if spec is None:
+            raise
+        if spec.origin is None:
+            raise RuntimeError(f'{package} is a namespace package, which is '
+                               'invalid for `get_install_path`')
+        return osp.dirname(spec.origin)
+    location = str(dist.locate_file(''))
+    if osp.exists(osp.join(location, package)):
+        return osp.join(location, package)
+    top_level = (dist.read_text('top_level.txt') or '').split()
+    if not top_level:
+        raise ValueError(f'can not infer the module name of {package}')
+    return osp.join(location, top_level[0])
+
+
+def _is_installed(package):
+    """``mmengine.utils.is_installed`` without ``pkg_resources``."""
+    from importlib import metadata
+    try:
+        metadata.distribution(package)
+        return True
+    except metadata.PackageNotFoundError:
+        spec = importlib.util.find_spec(package)
+        return spec is not None and spec.origin is not None
+
+
+def fix_pkg_resources():
+    # mmengine imports these two by name into several modules: re-bind each.
+    import mmengine.config.config
+    import mmengine.hub.hub
+    import mmengine.utils
+    import mmengine.utils.package_utils
+    for module in (mmengine.utils.package_utils, mmengine.utils,
+                   mmengine.config.config, mmengine.hub.hub):
+        if hasattr(module, 'get_installed_path'):
+            module.get_installed_path = _installed_path
+        if hasattr(module, 'is_installed'):
+            module.is_installed = _is_installed
+
+
+def mmengine_checkpoint_globals():
+    """The non-tensor types mmengine's runner pickles into a checkpoint.
+
+    ``meta.message_hub`` holds ``HistoryBuffer`` objects, whose buffers are numpy
+    arrays; ``meta`` also keeps numpy scalars (e.g. the seed, metric values).
+    """
+    import numpy as np
+    from mmengine.logging import HistoryBuffer
+    try:
+        from numpy._core.multiarray import _reconstruct, scalar
+    except ImportError:  # numpy < 2
+        from numpy.core.multiarray import _reconstruct, scalar
+    dtype_classes = [type(np.dtype(t)) for t in (
+        np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
+        np.uint32, np.uint64, np.float16, np.float32, np.float64)]
+    return [HistoryBuffer, np.ndarray, np.dtype, _reconstruct, scalar,
+            *dtype_classes]
+
+
+def fix_weights_only_load():
+    import torch
+    if hasattr(torch.serialization, 'add_safe_globals'):
+        torch.serialization.add_safe_globals(mmengine_checkpoint_globals())
+
+
+def apply_all():
+    fix_missing_drn()
+    fix_pkg_resources()
+    fix_weights_only_load()
