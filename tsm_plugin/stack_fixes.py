@@ -19,6 +19,7 @@ import importlib.abc
 import importlib.machinery
 import importlib.util
 import os.path as osp
+import pickle
 import sys
 import types
 
@@ -123,11 +124,28 @@ def fix_pkg_resources():
             module.is_installed = _is_installed
 
 
+def _history_buffer_method(owner, name):
+    """Stands in for ``getattr`` while unpickling, for HistoryBuffer only.
+
+    Python pickles ``HistoryBuffer.min`` (kept in each buffer's statistics
+    methods) as ``getattr(HistoryBuffer, 'min')``; allowing ``getattr`` itself
+    would expose any attribute of any allowed type.
+    """
+    from mmengine.logging import HistoryBuffer
+    # the four built-in methods, plus any registered with register_statistics
+    allowed = {'min', 'max', 'current', 'mean', *HistoryBuffer._statistics_methods}
+    if owner is HistoryBuffer and name in allowed:
+        return getattr(owner, name)
+    raise pickle.UnpicklingError(
+        f'weights_only load refuses getattr({owner!r}, {name!r}): only '
+        'HistoryBuffer statistics methods are allowed (see tsm_plugin.stack_fixes)')
+
+
 def mmengine_checkpoint_globals():
     """The non-tensor types mmengine's runner pickles into a checkpoint.
 
-    ``meta.message_hub`` holds ``HistoryBuffer`` objects, whose buffers are numpy
-    arrays; ``meta`` also keeps numpy scalars (e.g. the seed, metric values).
+    ``message_hub`` holds ``HistoryBuffer`` objects (numpy arrays inside, and
+    their statistics methods); ``meta`` keeps numpy scalars (seed, metrics).
     """
     import numpy as np
     from mmengine.logging import HistoryBuffer
@@ -139,7 +157,7 @@ def mmengine_checkpoint_globals():
         np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
         np.uint32, np.uint64, np.float16, np.float32, np.float64)]
     return [HistoryBuffer, np.ndarray, np.dtype, _reconstruct, scalar,
-            *dtype_classes]
+            *dtype_classes, (_history_buffer_method, 'builtins.getattr')]
 
 
 def fix_weights_only_load():

@@ -1,0 +1,14 @@
+import pytest
+import torch
+
+
+def pytest_configure(config):
+    # mmcv-lite warns about its missing compiled op on import: harmless here.
+    config.addinivalue_line(
+        'filterwarnings',
+        'ignore:Fail to import ``MultiScaleDeformableAttention``:UserWarning')
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
