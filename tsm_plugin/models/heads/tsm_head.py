@@ -3,6 +3,7 @@ from mmaction.models.heads import TSMHead as MMActionTSMHead
 from mmaction.utils import get_str_type
 
 from ...registry import MODELS
+from ..clip_layout import check_clip_layout
 
 
 @MODELS.register_module()
@@ -13,7 +14,10 @@ class TSMHead(MMActionTSMHead):
     of each clip (``num_segments // 2`` under temporal pool); ``average_clips``
     averages views at test time. Differences: a consensus other than
     ``AvgConsensus`` and inputs that do not hold whole clips raise a clear
-    ``ValueError`` instead of failing later or mixing clips.
+    ``ValueError`` instead of failing later or mixing clips; so do, in ``loss``
+    and ``predict``, data samples whose pipeline sampled ``num_clips x
+    clip_len`` frames per view other than ``num_segments`` (when their metainfo
+    records them, see ``tsm_plugin.models.clip_layout``).
     """
 
     def __init__(self, num_classes, in_channels, num_segments=8, **kwargs):
@@ -49,3 +53,11 @@ class TSMHead(MMActionTSMHead):
                 f'{self.frames_per_clip} frames per clip (num_segments='
                 f'{self.num_segments}, temporal_pool={self.temporal_pool})')
         return super().forward(x, num_segs, **kwargs)
+
+    def loss(self, feats, data_samples, **kwargs):
+        check_clip_layout(data_samples, self.num_segments, 'TSMHead')
+        return super().loss(feats, data_samples, **kwargs)
+
+    def predict(self, feats, data_samples, **kwargs):
+        check_clip_layout(data_samples, self.num_segments, 'TSMHead')
+        return super().predict(feats, data_samples, **kwargs)
