@@ -57,7 +57,8 @@ class NonLocalWrapper(nn.Module):
         x = self.block(x)
         nt, c, h, w = x.shape
         t = self.num_segments
-        x = x.view(nt // t, t, c, h, w).transpose(1, 2)
+        # NonLocal3d views its input (gaussian mode): it must be contiguous
+        x = x.view(nt // t, t, c, h, w).transpose(1, 2).contiguous()
         x = self.non_local_block(x)
         return x.transpose(1, 2).reshape(nt, c, h, w)
 
@@ -112,6 +113,7 @@ class ResNetTSM(ResNet):
             raise ValueError('temporal_pool halves the frames: it needs an even '
                              f'num_segments >= 2, got num_segments={num_segments}')
         super().__init__(depth, **kwargs)
+        self.pretrained = pretrained  # loaded by init_weights, see there
         self.num_segments = num_segments
         self.is_shift = is_shift
         self.shift_div = shift_div
