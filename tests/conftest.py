@@ -1,6 +1,9 @@
 import pytest
 import torch
 
+# As `custom_imports` does in a config: before anything imports mmaction.models.
+import tsm_plugin  # noqa: F401,E402
+
 
 def pytest_configure(config):
     # mmcv-lite warns about its missing compiled op on import: harmless here.

@@ -1,0 +1,78 @@
+"""Helpers of the config tests: config files, and running a config's
+pipeline and model at a tiny resolution."""
+import copy
+from pathlib import Path
+
+from mmaction.registry import MODELS
+from mmaction.structures import ActionDataSample
+from mmengine.config import Config
+from mmengine.dataset import Compose, pseudo_collate
+
+import tsm_plugin  # noqa: F401  (stack fixes, plugin registry)
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / 'configs'
+TSM_CONFIG_DIR = CONFIG_DIR / 'tsm'
+K400_1X1X8 = TSM_CONFIG_DIR / \
+    'tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb.py'
+STHV2_1X1X8 = TSM_CONFIG_DIR / \
+    'tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb.py'
+MIXING_DIR = CONFIG_DIR / 'mixing'
+TINY = 32  # frame side for tiny runs: R50's layer4 still gets 1x1
+
+
+def config_files():
+    """Every runnable config under configs/ (bases under `_base_/` excluded)."""
+    return sorted(p for p in CONFIG_DIR.rglob('*.py')
+                  if '_base_' not in p.relative_to(CONFIG_DIR).parts)
+
+
+def load(path):
+    return Config.fromfile(str(path))
+
+
+def shrink(pipeline, side=TINY):
+    """The pipeline at `side` pixels: sizes 224/256 (resize, crops) -> side."""
+    pipeline = copy.deepcopy(pipeline)
+    for step in pipeline:
+        if step['type'] == 'Resize':
+            step['scale'] = tuple(side if s in (224, 256) else s
+                                  for s in step['scale'])
+        for key in ('crop_size', 'input_size'):
+            if step.get(key) in (224, 256):
+                step[key] = side
+    return pipeline
+
+
+def pipeline_batch(pipeline, video, label=0, side=TINY):
+    """Run `pipeline` (shrunk to `side`) on `video`: a batch of one sample."""
+    run = Compose(shrink(pipeline, side))
+    return pseudo_collate([run(dict(filename=video, label=label,
+                                    start_index=0, modality='RGB'))])
+
+
+def build_model(model_cfg, **backbone):
+    """The config's model without pretrained weights (random init)."""
+    cfg = copy.deepcopy(model_cfg)
+    cfg['backbone']['pretrained'] = None
+    cfg['backbone'].update(backbone)
+    model = MODELS.build(cfg)
+    if cfg['backbone']['type'].startswith('tsm_plugin.'):
+        model.init_weights()
+    return model
+
+
+def data_samples(n, num_clips, clip_len, label=0):
+    """`n` samples as PackActionInputs with num_clips/clip_len packs them."""
+    samples = []
+    for _ in range(n):
+        sample = ActionDataSample().set_gt_label(label)
+        sample.set_metainfo(dict(num_clips=num_clips, clip_len=clip_len))
+        samples.append(sample)
+    return samples
+
+
+def sampler_of(pipeline):
+    """The frame-sampling step of a pipeline (the one that sets num_clips)."""
+    steps = [s for s in pipeline if 'num_clips' in s]
+    assert len(steps) == 1, f'expected one sampling step in {pipeline}'
+    return steps[0]
