@@ -21,9 +21,11 @@ TINY = 32  # frame side for tiny runs: R50's layer4 still gets 1x1
 
 
 def config_files():
-    """Every runnable config under configs/ (bases under `_base_/` excluded)."""
+    """Every runnable config under configs/: bases (in `_base_/` or named
+    `_*.py`) excluded."""
     return sorted(p for p in CONFIG_DIR.rglob('*.py')
-                  if '_base_' not in p.relative_to(CONFIG_DIR).parts)
+                  if not any(part.startswith('_')
+                             for part in p.relative_to(CONFIG_DIR).parts))
 
 
 def load(path):
@@ -51,14 +53,12 @@ def pipeline_batch(pipeline, video, label=0, side=TINY):
 
 
 def build_model(model_cfg, **backbone):
-    """The config's model without pretrained weights (random init)."""
+    """The config's model without pretrained weights (PyTorch's default init;
+    `init_weights` is left out: slow, and the backbone's own tests cover it)."""
     cfg = copy.deepcopy(model_cfg)
     cfg['backbone']['pretrained'] = None
     cfg['backbone'].update(backbone)
-    model = MODELS.build(cfg)
-    if cfg['backbone']['type'].startswith('tsm_plugin.'):
-        model.init_weights()
-    return model
+    return MODELS.build(cfg)
 
 
 def data_samples(n, num_clips, clip_len, label=0):

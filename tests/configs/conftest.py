@@ -3,10 +3,20 @@ tiny random frames."""
 import cv2
 import numpy as np
 import pytest
-
+import torch
 from mmengine.registry import init_default_scope
 
 import tsm_plugin  # noqa: F401  (stack fixes, plugin registry)
+
+
+@pytest.fixture(autouse=True, scope='package')
+def one_thread():
+    """Tiny forwards: on a busy 2-core machine OpenMP's second thread mostly
+    waits (measured 10x slower than one thread here)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(autouse=True)

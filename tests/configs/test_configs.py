@@ -24,8 +24,7 @@ DATALOADER_KEYS = {'batch_size', 'num_workers', 'persistent_workers',
                    'sampler', 'dataset', 'collate_fn', 'pin_memory',
                    'drop_last'}
 CLIP_META_KEYS = {'num_clips', 'clip_len'}
-BUNDLED = osp_bundled = (
-    f'{mmaction.__path__[0]}/.mim/configs/recognition/tsm')
+BUNDLED = f'{mmaction.__path__[0]}/.mim/configs/recognition/tsm'
 
 # What the zoo expects of each of our TSM configs (configs/tsm).
 ZOO = {
@@ -133,11 +132,10 @@ def test_loads_with_plugin_imported_and_scoped_types(cfg_of):
     assert cfg.default_scope == 'mmaction'
 
 
-def test_zoo_settings(cfg_of):
-    path, cfg = cfg_of
-    if path.parent != TSM_CONFIG_DIR:
-        pytest.skip('not a zoo config')  # noqa: the sweep covers the rest
-    want = ZOO[path.name]
+@pytest.mark.parametrize('name', sorted(ZOO))
+def test_zoo_settings(name):
+    cfg = load(TSM_CONFIG_DIR / name)
+    want = ZOO[name]
     backbone, head = cfg.model.backbone, cfg.model.cls_head
     assert backbone.depth == want['depth']
     assert backbone.num_segments == head.num_segments == want['num_segments']
@@ -166,7 +164,7 @@ def test_zoo_settings(cfg_of):
     optim = cfg.optim_wrapper
     assert optim.constructor == 'TSMOptimWrapperConstructor'
     assert optim.paramwise_cfg == dict(fc_lr5=True)
-    if 'sthv2' in path.name:
+    if 'sthv2' in name:
         flips = [s for s in pipelines(cfg)[0][1] if s['type'] == 'Flip']
         assert flips[0]['flip_label_map'] == {
             86: 87, 87: 86, 93: 94, 94: 93, 166: 167, 167: 166}
