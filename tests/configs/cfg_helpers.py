@@ -17,6 +17,10 @@ K400_1X1X8 = TSM_CONFIG_DIR / \
 STHV2_1X1X8 = TSM_CONFIG_DIR / \
     'tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb.py'
 MIXING_DIR = CONFIG_DIR / 'mixing'
+TSN_HEAD = MIXING_DIR / \
+    'tsm_imagenet-pretrained-r50-tsn-head_8xb16-1x1x8-50e_kinetics400-rgb.py'
+MOBILENET = MIXING_DIR / ('tsm_imagenet-pretrained-mobilenetv2-plugin-head_'
+                          '8xb16-1x1x8-100e_kinetics400-rgb.py')
 TINY = 32  # frame side for tiny runs: R50's layer4 still gets 1x1
 
 

@@ -2,6 +2,7 @@
 types with their scope, builds every transform of every pipeline, has its
 dataloaders shaped as the datasets read them, and its model (without
 pretrained weights) runs a loss and a multi-view predict on tiny frames."""
+import functools
 import math
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from cfg_helpers import (CONFIG_DIR, K400_1X1X8, TSM_CONFIG_DIR, build_model,
                          config_files, data_samples, load, sampler_of)
 
 CONFIGS = config_files()
+load_once = functools.lru_cache(maxsize=None)(load)  # read-only uses here
 IDS = [str(p.relative_to(CONFIG_DIR)) for p in CONFIGS]
 PLUGIN_TYPES = {f'tsm_plugin.{name}' for name in tsm_plugin.MODELS.module_dict}
 DATALOADER_KEYS = {'batch_size', 'num_workers', 'persistent_workers',
@@ -107,7 +109,7 @@ def build_transforms(pipeline):
 
 @pytest.fixture(scope='module', params=CONFIGS, ids=IDS)
 def cfg_of(request):
-    return request.param, load(request.param)
+    return request.param, load_once(request.param)
 
 
 def test_every_zoo_config_is_listed_here():
@@ -134,7 +136,7 @@ def test_loads_with_plugin_imported_and_scoped_types(cfg_of):
 
 @pytest.mark.parametrize('name', sorted(ZOO))
 def test_zoo_settings(name):
-    cfg = load(TSM_CONFIG_DIR / name)
+    cfg = load_once(TSM_CONFIG_DIR / name)
     want = ZOO[name]
     backbone, head = cfg.model.backbone, cfg.model.cls_head
     assert backbone.depth == want['depth']
@@ -204,7 +206,7 @@ def test_model_runs_loss_and_predict(cfg_of, tiny_frames):
     num_classes = cfg.model.cls_head.num_classes
     with torch.no_grad():
         model.train()
-        losses = model(tiny_frames(2, frames), data_samples(2, clips, clip_len),
+        losses = model(tiny_frames(1, frames), data_samples(1, clips, clip_len),
                        mode='loss')
         assert math.isfinite(losses['loss_cls'].item())
         model.eval()
@@ -271,3 +273,20 @@ def test_metafile_lists_every_zoo_config():
         if 'Weights' in entry:
             assert entry['Weights'].startswith('https://download.openmmlab.com/')
             assert entry['Weights'].endswith('.pth')
+
+
+@pytest.mark.parametrize('name', [
+    # R50 with shifts and non-local blocks; R101 (every other block shifted)
+    'tsm_imagenet-pretrained-r50-nl-embedded-gaussian_8xb16-1x1x8-50e_kinetics400-rgb.py',  # noqa: E501
+    'tsm_imagenet-pretrained-r101_8xb16-1x1x8-50e_sthv2-rgb.py',
+])
+def test_zoo_checkpoints_fit_our_model(name):
+    """MMAction2's model of the bundled config of the same name (whose zoo
+    checkpoint the metafile lists) has exactly our state-dict keys and shapes,
+    so its checkpoint loads unchanged (strict) into ours."""
+    theirs = Config.fromfile(f'{BUNDLED}/{name}').model
+    assert theirs.backbone.type == 'ResNetTSM'  # MMAction2's own
+    ours = build_model(load(TSM_CONFIG_DIR / name).model).state_dict()
+    theirs.backbone.pretrained = None
+    state = {k: v.shape for k, v in build_model(theirs).state_dict().items()}
+    assert {k: v.shape for k, v in ours.items()} == state
