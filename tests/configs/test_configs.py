@@ -13,6 +13,7 @@ import torch
 import yaml
 from mmaction.registry import TRANSFORMS
 from mmengine.config import Config
+from mmengine.runner.checkpoint import load_state_dict
 
 import tsm_plugin
 from cfg_helpers import (CONFIG_DIR, K400_1X1X8, TSM_CONFIG_DIR, build_model,
@@ -67,7 +68,7 @@ ZOO = {
 
 
 def model_types(node):
-    """Every `type` inside a model config, with its path."""
+    """Every `type` value inside a (model) config."""
     if isinstance(node, dict):
         for key, value in node.items():
             if key == 'type':
@@ -290,3 +291,24 @@ def test_zoo_checkpoints_fit_our_model(name):
     theirs.backbone.pretrained = None
     state = {k: v.shape for k, v in build_model(theirs).state_dict().items()}
     assert {k: v.shape for k, v in ours.items()} == state
+
+
+def test_ucf101_fine_tunes_from_the_kinetics_model():
+    """`load_from` as the runner applies it (mmengine's non-strict
+    load_state_dict): everything but the 400-class fc comes from the K400
+    model; the 101-class fc keeps its fresh initialisation."""
+    ucf = load_once(TSM_CONFIG_DIR / 'tsm_kinetics400-pretrained-r50_8xb12-'
+                    '1x1x8-25e_ucf101-split1-rgb.py')
+    assert 'tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb' in \
+        ucf.load_from  # the zoo checkpoint of our K400 config
+    k400 = build_model(load_once(K400_1X1X8).model).state_dict()
+    model = build_model(ucf.model)
+    fresh_fc = model.cls_head.fc_cls.weight.detach().clone()
+    load_state_dict(model, k400, strict=False)
+    state = model.state_dict()
+    skipped = {k for k in k400 if k400[k].shape != state[k].shape}
+    assert skipped == {'cls_head.fc_cls.weight', 'cls_head.fc_cls.bias'}
+    assert all(torch.equal(state[k], v) for k, v in k400.items()
+               if k not in skipped)
+    assert torch.equal(model.cls_head.fc_cls.weight, fresh_fc)
+    assert fresh_fc.shape == (101, 2048)
