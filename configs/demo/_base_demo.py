@@ -1,0 +1,146 @@
+# Shared by tsm_r18_demo.py and tsn_r18_demo.py, which differ only in
+# model.backbone.is_shift. Data: `python -m tsm_plugin.demo.make_data OUT`
+# (two classes that differ only in the direction of time). Point the config at
+# another data set with
+#   --cfg-options train_dataloader.dataset.data_root=OUT \
+#       val_dataloader.dataset.data_root=OUT test_dataloader.dataset.data_root=OUT
+# Self-contained on purpose: no `mmaction::` base, whose lookup needs
+# pkg_resources before custom_imports can repair it (see FIELD_NOTES.md).
+custom_imports = dict(imports=['tsm_plugin'], allow_failed_imports=False)
+default_scope = 'mmaction'
+
+data_root = 'work_dirs/demo/data'
+num_segments = 8  # frames sampled per video, one per segment
+crop_size = 56
+
+model = dict(
+    type='tsm_plugin.Recognizer2D',
+    backbone=dict(
+        type='tsm_plugin.ResNetTSM',
+        depth=18,
+        pretrained=None,  # random init: nothing is downloaded
+        num_segments=num_segments,
+        is_shift=True,
+        shift_div=8),
+    cls_head=dict(
+        type='tsm_plugin.TSMHead',
+        num_classes=2,
+        in_channels=512,
+        num_segments=num_segments,
+        spatial_type='avg',
+        consensus=dict(type='AvgConsensus', dim=1),
+        dropout_ratio=0.5,
+        init_std=0.001,
+        average_clips='prob'),
+    data_preprocessor=dict(
+        type='ActionDataPreprocessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        format_shape='NCHW'))
+
+# No horizontal flip: mirroring a video swaps "pan right" and "pan left".
+train_pipeline = [
+    dict(type='DecordInit'),
+    dict(type='SampleFrames', clip_len=1, frame_interval=1,
+         num_clips=num_segments),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(-1, 64)),
+    dict(type='RandomCrop', size=crop_size),
+    dict(type='FormatShape', input_format='NCHW'),
+    dict(type='PackActionInputs')
+]
+val_pipeline = [
+    dict(type='DecordInit'),
+    dict(type='SampleFrames', clip_len=1, frame_interval=1,
+         num_clips=num_segments, test_mode=True),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(-1, 64)),
+    dict(type='CenterCrop', crop_size=crop_size),
+    dict(type='FormatShape', input_format='NCHW'),
+    dict(type='PackActionInputs')
+]
+
+# ann_file and data_prefix are relative: the dataset joins them to data_root.
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=1,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type='VideoDataset',
+        data_root=data_root,
+        ann_file='train.txt',
+        data_prefix=dict(video=''),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=16,
+    num_workers=1,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type='VideoDataset',
+        data_root=data_root,
+        ann_file='val.txt',
+        data_prefix=dict(video=''),
+        pipeline=val_pipeline,
+        test_mode=True))
+# Test on clips never seen while picking the best epoch on val.
+test_dataloader = dict(
+    batch_size=16,
+    num_workers=1,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type='VideoDataset',
+        data_root=data_root,
+        ann_file='test.txt',
+        data_prefix=dict(video=''),
+        pipeline=val_pipeline,
+        test_mode=True))
+
+# two classes: top-5 would always be 1.0
+val_evaluator = dict(
+    type='AccMetric',
+    metric_list=('top_k_accuracy', ),
+    metric_options=dict(top_k_accuracy=dict(topk=(1, ))))
+test_evaluator = val_evaluator
+
+max_epochs = 8
+train_cfg = dict(
+    type='EpochBasedTrainLoop', max_epochs=max_epochs, val_begin=1,
+    val_interval=1)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+
+optim_wrapper = dict(
+    optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-4),
+    clip_grad=dict(max_norm=20, norm_type=2))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs - 1, eta_min=0,
+         by_epoch=True, begin=1, end=max_epochs)
+]
+
+default_hooks = dict(
+    runtime_info=dict(type='RuntimeInfoHook'),
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=5, ignore_last=False),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(
+        type='CheckpointHook', interval=1, max_keep_ckpts=1,
+        save_best='acc/top1', rule='greater'),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    sync_buffers=dict(type='SyncBuffersHook'))
+
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'))
+log_processor = dict(type='LogProcessor', window_size=5, by_epoch=True)
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='ActionVisualizer', vis_backends=vis_backends)
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=0, deterministic=False)

@@ -1,0 +1,154 @@
+"""Make the demo data set: two classes that differ only in the direction of time.
+
+Each *base clip* is a window panning across a random picture (smooth colour
+noise plus random shapes): the window moves rightwards, up to 60 degrees off
+the horizontal, at a random speed, so the scene drifts leftwards. The clip is
+written forward as class 0 ("pan right") and time-reversed as class 1 ("pan
+left"). Both videos hold exactly the same frames, so a model that averages
+per-frame features (TSN) cannot do better than chance; only the order of the
+frames tells the classes apart, which is what the temporal shift lets a 2D CNN
+see.
+
+Files: ``OUT/{train,val,test}/NNNNN_L.mp4`` (base clip NNNNN, label L) and
+the MMAction2 ``VideoDataset`` annotations ``OUT/{train,val,test}.txt`` (lines
+``train/00000_0.mp4 0``). The test split, unseen while the best epoch is picked
+on val, gives the unbiased accuracy. Every clip has its own random generator,
+seeded by (seed, split, index): same arguments, same files.
+
+Usage: ``python -m tsm_plugin.demo.make_data OUT [--num-train N] [--num-val M]
+[--num-test M] [--size S] [--frames F] [--seed K]``
+"""
+import argparse
+import math
+import os
+import os.path as osp
+
+import cv2
+import numpy as np
+
+CLASSES = ('pan right', 'pan left')  # label 0: as drawn, 1: time-reversed
+SPLITS = ('train', 'val', 'test')
+FPS = 8
+MAX_ANGLE = math.radians(60)  # off the horizontal, so the class stays clear
+SPEED_RANGE = (1.0, 2.5)  # pixels per frame at size 64; scaled with size
+
+
+def random_picture(rng, height, width):
+    """Smooth random colours with random filled circles and rectangles."""
+    coarse = rng.uniform(40, 215, size=(6, 6, 3)).astype(np.float32)
+    picture = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
+    picture = np.ascontiguousarray(np.clip(picture, 0, 255).astype(np.uint8))
+    scale = min(height, width)
+    for _ in range(rng.integers(8, 16)):
+        color = tuple(int(c) for c in rng.integers(0, 256, size=3))
+        x, y = int(rng.integers(0, width)), int(rng.integers(0, height))
+        r = int(rng.integers(scale // 24 + 2, scale // 8 + 3))
+        if rng.random() < 0.5:
+            cv2.circle(picture, (x, y), r, color, thickness=-1)
+        else:
+            cv2.rectangle(picture, (x - r, y - r), (x + r, y + r), color,
+                          thickness=-1)
+    return picture
+
+
+def make_clip(rng, size=64, frames=16):
+    """One base clip (class 0), ``frames x size x size x 3`` RGB uint8.
+
+    A ``size x size`` window pans over a larger random picture with constant
+    velocity: rightwards (vx > 0), random angle and speed.
+    """
+    angle = rng.uniform(-MAX_ANGLE, MAX_ANGLE)
+    speed = rng.uniform(*SPEED_RANGE) * size / 64
+    vx, vy = speed * math.cos(angle), speed * math.sin(angle)
+    dx, dy = vx * (frames - 1), vy * (frames - 1)  # the whole path
+    margin = int(math.ceil(speed * (frames - 1))) + 1
+    picture = random_picture(rng, size + 2 * margin, size + 2 * margin)
+    # start where the whole path stays inside the picture
+    x0 = rng.uniform(0, 2 * margin - dx)
+    y0 = rng.uniform(max(0, -dy), 2 * margin - max(0, dy))
+    clip = []
+    for t in range(frames):
+        x, y = int(round(x0 + vx * t)), int(round(y0 + vy * t))
+        clip.append(picture[y:y + size, x:x + size])
+    return np.stack(clip)
+
+
+def write_video(path, clip):
+    """Write RGB frames to an .mp4 (MPEG-4 part 2, readable by decord)."""
+    height, width = clip.shape[1:3]
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'mp4v'), FPS,
+                             (width, height))
+    if not writer.isOpened():
+        raise RuntimeError(f'OpenCV cannot write {path} with codec mp4v')
+    for frame in clip:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+
+
+def make_split(out_dir, split, num_videos, size, frames, seed):
+    """Write ``num_videos // 2`` base clips, each forward and reversed."""
+    os.makedirs(osp.join(out_dir, split), exist_ok=True)
+    lines, videos = [], []
+    for index in range(num_videos // 2):
+        rng = np.random.default_rng([seed, SPLITS.index(split), index])
+        clip = make_clip(rng, size, frames)
+        for label, frames_in_order in enumerate((clip, clip[::-1])):
+            name = f'{split}/{index:05d}_{label}.mp4'
+            write_video(osp.join(out_dir, name), frames_in_order)
+            lines.append(f'{name} {label}\n')
+            videos.append(osp.join(out_dir, name))
+    ann_file = osp.join(out_dir, f'{split}.txt')
+    with open(ann_file, 'w') as f:
+        f.writelines(lines)
+    return ann_file, videos
+
+
+def make_dataset(out_dir, num_train=400, num_val=200, size=64, frames=16,
+                 seed=0, num_test=None):
+    """Write the demo data set into ``out_dir``; return the written paths.
+
+    ``num_train`` / ``num_val`` / ``num_test`` (default: ``num_val``) count
+    videos and must be even (each base clip gives one video per class).
+    Returns a dict with ``data_root``, ``ann_file_{train,val,test}`` and
+    ``{train,val,test}_videos`` (lists of paths).
+    """
+    num_test = num_val if num_test is None else num_test
+    numbers = dict(train=num_train, val=num_val, test=num_test)
+    for split, number in numbers.items():
+        if number < 2 or number % 2:
+            raise ValueError(f'num_{split} must be even and >= 2 (one video per '
+                             f'class for each base clip), got {number}')
+    if size < 16 or size % 2:
+        raise ValueError(f'size must be even and >= 16, got {size}')
+    if frames < 2:
+        raise ValueError(f'frames must be >= 2, got {frames}')
+    paths = dict(data_root=out_dir)
+    for split, number in numbers.items():
+        paths[f'ann_file_{split}'], paths[f'{split}_videos'] = make_split(
+            out_dir, split, number, size, frames, seed)
+    return paths
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('out_dir')
+    parser.add_argument('--num-train', type=int, default=400,
+                        help='training videos (even)')
+    parser.add_argument('--num-val', type=int, default=200,
+                        help='validation videos (even)')
+    parser.add_argument('--num-test', type=int, default=None,
+                        help='test videos (even; default: as --num-val)')
+    parser.add_argument('--size', type=int, default=64, help='frame side')
+    parser.add_argument('--frames', type=int, default=16,
+                        help='frames per video')
+    parser.add_argument('--seed', type=int, default=0)
+    args = parser.parse_args(argv)
+    paths = make_dataset(args.out_dir, args.num_train, args.num_val,
+                         args.size, args.frames, args.seed, args.num_test)
+    counts = ', '.join(f'{len(paths[f"{split}_videos"])} {split}'
+                       for split in SPLITS)
+    print(f'wrote {counts} videos to {args.out_dir}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,169 @@
+"""The demo: TSM sees the direction of time, TSN does not.
+
+``python -m tsm_plugin.demo.run --work-dir work_dirs/demo``
+
+1. makes the demo videos (``make_data``: two classes, same frames, opposite
+   order) in ``WORK_DIR/data``;
+2. for TSM and for TSN (``configs/demo/``, identical but for the shift): trains
+   with MMAction2's stock ``tools/train.py`` into ``WORK_DIR/{tsm,tsn}``, then
+   evaluates the best checkpoint (by val top-1) on the test split with the
+   stock ``tools/test.py``; both run unmodified, as subprocesses of this Python,
+   and load the plugin through the configs' ``custom_imports``;
+3. prints both test accuracies and saves ``WORK_DIR/curves.png``.
+"""
+import argparse
+import glob
+import json
+import os
+import os.path as osp
+import shutil
+import subprocess
+import sys
+import time
+
+from .make_data import make_dataset
+from .plot import latest_run_dir, plot_curves, read_scalars
+
+# configs/ lies beside the package in the source tree (editable install).
+CONFIG_DIR = osp.join(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
+    'demo')
+MODELS = {  # name: (config, uses temporal shift)
+    'TSM': ('tsm_r18_demo.py', True),
+    'TSN': ('tsn_r18_demo.py', False),
+}
+
+
+def mmaction_tool(name):
+    """Path of MMAction2's stock script ``tools/<name>``, as pip installed it."""
+    import importlib.util
+    spec = importlib.util.find_spec('mmaction')  # without importing mmaction
+    path = osp.join(osp.dirname(spec.origin), '.mim', 'tools', name)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'MMAction2 stock tool not found: {path}')
+    return path
+
+
+def data_root_options(data_root):
+    """``--cfg-options`` pointing all three demo dataloaders at ``data_root``."""
+    return [f'{loader}.dataset.data_root={data_root}'
+            for loader in ('train_dataloader', 'val_dataloader',
+                           'test_dataloader')]
+
+
+def run_tool(tool, *args):
+    print(f'\n$ {sys.executable} {" ".join((tool, ) + args)}', flush=True)
+    subprocess.run([sys.executable, tool, *args], check=True)
+
+
+def train(config, work_dir, cfg_options=()):
+    """Stock ``tools/train.py``; returns the best checkpoint's path."""
+    args = [config, '--work-dir', work_dir]
+    if cfg_options:
+        args += ['--cfg-options', *cfg_options]
+    run_tool(mmaction_tool('train.py'), *args)
+    return best_checkpoint(work_dir)
+
+
+def best_checkpoint(work_dir):
+    """The ``best_acc_top1_epoch_N.pth`` that mmengine's CheckpointHook kept."""
+    found = glob.glob(osp.join(work_dir, 'best_acc_top1_epoch_*.pth'))
+    if len(found) != 1:
+        raise FileNotFoundError(
+            f'expected one best_acc_top1 checkpoint in {work_dir}, got {found}')
+    return found[0]
+
+
+def test(config, checkpoint, work_dir, cfg_options=()):
+    """Stock ``tools/test.py``; returns its metrics (e.g. ``acc/top1``)."""
+    args = [config, checkpoint, '--work-dir', work_dir]
+    if cfg_options:
+        args += ['--cfg-options', *cfg_options]
+    run_tool(mmaction_tool('test.py'), *args)
+    return read_test_metrics(work_dir)
+
+
+def read_test_metrics(work_dir):
+    """Metrics mmengine's LoggerHook dumps after testing, to
+    ``<work_dir>/<timestamp>/<timestamp>.json``."""
+    run_dir = latest_run_dir(work_dir)
+    with open(osp.join(run_dir, osp.basename(run_dir) + '.json')) as f:
+        return json.load(f)
+
+
+def format_table(results):
+    """``results``: ``{name: dict(shift, best_epoch, val_top1, test_top1)}``."""
+    lines = ['model  temporal shift  best epoch  val top-1  test top-1',
+             '-----  --------------  ----------  ---------  ----------']
+    for name, r in results.items():
+        lines.append(f'{name:<5}  {"yes" if r["shift"] else "no":<14}  '
+                     f'{r["best_epoch"]:>10}  {100 * r["val_top1"]:>8.1f}%  '
+                     f'{100 * r["test_top1"]:>9.1f}%')
+    lines.append('(chance: 50.0%; the two classes hold the same frames in '
+                 'opposite order)')
+    return '\n'.join(lines)
+
+
+def best_val_epoch(checkpoint):
+    """``.../best_acc_top1_epoch_7.pth`` -> 7."""
+    return int(osp.splitext(checkpoint)[0].rsplit('_', 1)[1])
+
+
+def run_model(name, work_dir, data_root, epochs=None):
+    """Train and test one model into ``work_dir/<name>``; return its figures."""
+    config_name, shift = MODELS[name]
+    config = osp.join(CONFIG_DIR, config_name)
+    model_dir = osp.join(work_dir, name.lower())
+    # a fresh directory: an old best checkpoint would be ambiguous
+    shutil.rmtree(model_dir, ignore_errors=True)
+    options = data_root_options(data_root)
+    train_options = options + ([f'train_cfg.max_epochs={epochs}']
+                               if epochs else [])
+    checkpoint = train(config, model_dir, train_options)
+    metrics = test(config, checkpoint, osp.join(model_dir, 'test'), options)
+    best_epoch = best_val_epoch(checkpoint)
+    _, val = read_scalars(model_dir)
+    val_top1 = next(r['acc/top1'] for r in val if r['step'] == best_epoch)
+    return dict(shift=shift, best_epoch=best_epoch, val_top1=val_top1,
+                test_top1=metrics['acc/top1'], checkpoint=checkpoint,
+                work_dir=model_dir)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Train and test TSM and TSN on the demo data with '
+        "MMAction2's stock tools/train.py and tools/test.py.")
+    parser.add_argument('--work-dir', default='work_dirs/demo')
+    parser.add_argument('--num-train', type=int, default=400,
+                        help='training videos (even)')
+    parser.add_argument('--num-val', type=int, default=200,
+                        help='validation and test videos each (even)')
+    parser.add_argument('--epochs', type=int, default=None,
+                        help="training epochs (default: the config's)")
+    parser.add_argument('--models', nargs='+', default=list(MODELS),
+                        choices=list(MODELS))
+    args = parser.parse_args(argv)
+
+    start = time.time()
+    work_dir = osp.abspath(args.work_dir)
+    data_root = osp.join(work_dir, 'data')
+    shutil.rmtree(data_root, ignore_errors=True)
+    os.makedirs(data_root)
+    make_dataset(data_root, num_train=args.num_train, num_val=args.num_val)
+    print(f'demo data: {args.num_train} train, {args.num_val} val, '
+          f'{args.num_val} test videos in {data_root}', flush=True)
+
+    results = {name: run_model(name, work_dir, data_root, args.epochs)
+               for name in args.models}
+    curves = plot_curves({n: r['work_dir'] for n, r in results.items()},
+                         osp.join(work_dir, 'curves.png'))
+    summary = format_table(results)
+    with open(osp.join(work_dir, 'results.txt'), 'w') as f:
+        f.write(summary + '\n')
+    print('\n' + summary)
+    print(f'curves: {curves}\nwall time: {time.time() - start:.0f} s')
+    return results
+
+
+if __name__ == '__main__':
+    main()
