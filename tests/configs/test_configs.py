@@ -1,7 +1,7 @@
 """One sweep over every config under configs/: it loads, names the plugin's
 types with their scope, builds every transform of every pipeline, has its
 dataloaders shaped as the datasets read them, and its model (without
-pretrained weights) runs a loss and a multi-view predict on tiny frames."""
+pretrained weights) runs a loss and a val step at a tiny resolution."""
 import functools
 import math
 import subprocess
@@ -17,7 +17,8 @@ from mmengine.runner.checkpoint import load_state_dict
 
 import tsm_plugin
 from cfg_helpers import (CONFIG_DIR, K400_1X1X8, TSM_CONFIG_DIR, build_model,
-                         config_files, data_samples, load, sampler_of)
+                         config_files, data_samples, load, pipeline_batch,
+                         sampler_of)
 
 CONFIGS = config_files()
 load_once = functools.lru_cache(maxsize=None)(load)  # read-only uses here
@@ -198,24 +199,23 @@ def test_dataloaders_shaped_as_datasets_read_them(cfg_of):
     assert dataloader_problems(cfg) == []
 
 
-def test_model_runs_loss_and_predict(cfg_of, tiny_frames):
+def test_model_runs_loss_and_val_step(cfg_of, tiny_frames, tiny_video):
+    """Loss on random frames; val_step on the val pipeline's output for a
+    real video (decoded, sampled, packed with its metainfo)."""
     _, cfg = cfg_of
     model = build_model(cfg.model)
     sampler = sampler_of(cfg.train_dataloader.dataset.pipeline)
     clips, clip_len = sampler['num_clips'], sampler['clip_len']
-    frames = clips * clip_len
-    num_classes = cfg.model.cls_head.num_classes
     with torch.no_grad():
         model.train()
-        losses = model(tiny_frames(1, frames), data_samples(1, clips, clip_len),
-                       mode='loss')
+        losses = model(tiny_frames(1, clips * clip_len),
+                       data_samples(1, clips, clip_len), mode='loss')
         assert math.isfinite(losses['loss_cls'].item())
         model.eval()
-        views = 2
-        pred = model(tiny_frames(1, views * frames, seed=1),
-                     data_samples(1, clips, clip_len), mode='predict')
+        data = pipeline_batch(cfg.val_dataloader.dataset.pipeline, tiny_video)
+        pred = model.val_step(data)
     scores = pred[0].pred_score
-    assert scores.shape == (num_classes, )
+    assert scores.shape == (cfg.model.cls_head.num_classes, )
     if cfg.model.cls_head.get('average_clips') == 'prob':
         assert scores.sum().item() == pytest.approx(1, abs=1e-4)
 
