@@ -16,7 +16,7 @@ install: $(STAMP)
 # keeps it instead of adding mmcv-lite).
 $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip setuptools wheel
+	$(BIN)/pip install -q --upgrade pip 'setuptools<81' wheel
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q --no-build-isolation -e '.[tests,demo]'
 	touch $(STAMP)

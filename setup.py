@@ -30,6 +30,9 @@ setup(
         'decord>=0.6.0',
         # imported by mmaction/utils/dependency.py but not declared by mmaction2 1.2.0
         'importlib_metadata',
+        # MMAction2's stock tools resolve `_base_ = 'mmaction::...'` through
+        # pkg_resources before `custom_imports` can import this plugin's fix.
+        'setuptools<81',
     ],
     extras_require={
         'tests': ['pytest'],
