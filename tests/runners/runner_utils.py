@@ -8,22 +8,26 @@ from pathlib import Path
 
 import mmaction
 import torch
+from mmengine.dist import get_dist_info
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.registry import HOOKS
 
 import tsm_plugin  # noqa: F401  (weights_only allow-list for torch.load below)
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_CONFIG = REPO / 'configs' / 'demo' / 'tsm_r18_demo.py'
 TOOLS = Path(mmaction.__file__).parent / '.mim' / 'tools'
-TRAIN, TEST = TOOLS / 'train.py', TOOLS / 'test.py'
+TRAIN = TOOLS / 'train.py'
 ACC_RE = re.compile(r'acc/top1: ([0-9.]+)')
 
 
-def tiny_options(data_root, *extra, train_batch=4, max_epochs=1):
+def tiny_options(data_root, *extra, max_epochs=1):
     """`--cfg-options` for the demo config on the tiny data set."""
     options = [f'{loader}.dataset.data_root={data_root}'
                for loader in ('train_dataloader', 'val_dataloader',
                               'test_dataloader')]
-    options += [f'train_dataloader.batch_size={train_batch}',
+    options += ['train_dataloader.batch_size=4',
                 'val_dataloader.batch_size=8', 'test_dataloader.batch_size=8',
                 f'train_cfg.max_epochs={max_epochs}',
                 'default_hooks.logger.interval=1', *extra]
@@ -42,8 +46,9 @@ def tool_env(**extra):
 
 def run(cmd, cwd, timeout=600, **env):
     """Run a tool; fail with its output's tail when it fails."""
-    result = subprocess.run([str(c) for c in cmd], cwd=cwd, env=tool_env(**env),
-                            capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run([str(c) for c in cmd], cwd=cwd,
+                            env=tool_env(**env), capture_output=True,
+                            text=True, timeout=timeout)
     assert result.returncode == 0, (
         f'{" ".join(map(str, cmd))} exited {result.returncode}\n'
         f'{result.stdout[-3000:]}\n{result.stderr[-6000:]}')
@@ -68,3 +73,17 @@ def latest_scalars(work_dir):
     path = sorted(Path(work_dir).glob('*/vis_data/scalars.json'))[-1]
     records = [json.loads(line) for line in path.read_text().splitlines()]
     return [{k: v for k, v in r.items() if 'time' not in k} for r in records]
+
+
+@HOOKS.register_module()
+class RankWeightsHook(Hook):
+    """After training, every process saves its weights, its model wrapper's
+    class name and the world size to ``work_dir/rank{rank}.pth``."""
+
+    def after_train(self, runner):
+        rank, world_size = get_dist_info()
+        model = runner.model.module if is_model_wrapper(runner.model) \
+            else runner.model
+        torch.save(dict(wrapper=type(runner.model).__name__,
+                        world_size=world_size, state_dict=model.state_dict()),
+                   Path(runner.work_dir) / f'rank{rank}.pth')

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from runner_utils import (DEMO_CONFIG, REPO, TRAIN, assert_same_tensors,
+from runner_utils import (DEMO_CONFIG, TRAIN, assert_same_tensors,
                           latest_scalars, load_checkpoint, run, tiny_options,
                           tool_env)
 
@@ -64,7 +64,8 @@ def test_resume_after_kill_matches_uninterrupted_run(tiny_data, tmp_path):
     run([sys.executable, TRAIN, DEMO_CONFIG, '--work-dir', straight, *options],
         cwd=tmp_path)
 
-    train = [sys.executable, TRAIN, DEMO_CONFIG, '--work-dir', broken, *options]
+    train = [sys.executable, TRAIN, DEMO_CONFIG, '--work-dir', broken,
+             *options]
     kill_when_logged(train, tmp_path, tmp_path / 'killed.log',
                      rf'Epoch\(train\)\s*\[2\]\[\s*1/{ITERS_PER_EPOCH}\]')
     assert (broken / 'epoch_1.pth').exists()
