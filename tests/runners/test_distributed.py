@@ -50,9 +50,9 @@ def test_sync_bn_converts_every_plugin_batchnorm():
     wrappers (shift_place='block' wraps whole blocks), the temporal pool
     wrapper and the non-local blocks, and keeps the weights.
 
-    Checked at model level: SyncBatchNorm's training forward in a process
-    group needs a GPU ('SyncBatchNorm expected input tensor to be on GPU'), so
-    a CPU run with sync_bn='torch' cannot train.
+    Checked at model level: on CPU a run with sync_bn='torch' cannot train,
+    DDP refuses the converted model ('SyncBatchNorm layers only work with GPU
+    modules') and SyncBatchNorm's forward in a process group needs a GPU.
     """
     backbone = MODELS.build(dict(
         type='ResNetTSM', depth=18, num_segments=8, shift_place='block',
