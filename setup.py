@@ -37,6 +37,5 @@ setup(
     extras_require={
         'tests': ['pytest'],
         'demo': ['matplotlib'],
-        'mim': ['openmim'],
     },
 )

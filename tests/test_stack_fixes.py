@@ -163,3 +163,23 @@ def test_getattr_stand_in_only_serves_history_buffer(tmp_path, name):
         with pytest.raises(Exception, match='refuses getattr'):
             torch.load(path, weights_only=True)
     assert 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD' not in os.environ
+
+
+def test_pytorch_launcher_on_cpu_only_torch():
+    # one process of a `--launcher pytorch` job, as torchrun would start it
+    result = run_python('''
+        import os, socket, torch
+        with socket.socket() as s:
+            s.bind(('127.0.0.1', 0))
+            port = s.getsockname()[1]
+        os.environ.update(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1',
+                          MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+        import tsm_plugin
+        from mmengine.dist import init_dist, get_world_size
+        from mmengine.model import MMDistributedDataParallel
+        init_dist('pytorch', backend='gloo')
+        ddp = MMDistributedDataParallel(torch.nn.Linear(2, 2), device_ids=[0])
+        print(get_world_size(), type(ddp).__name__, ddp.device_ids)
+    ''')
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-3:] == ['1', 'MMDistributedDataParallel', 'None']

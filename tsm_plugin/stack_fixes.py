@@ -14,7 +14,10 @@ Applied once, on ``import tsm_plugin``, without editing any installed file:
 4. ``weights_only``: torch >= 2.6 loads checkpoints with ``weights_only=True``;
    the exact types mmengine writes into checkpoints are allow-listed, everything
    else is still refused.
+5. ``cpu_distributed``: mmengine's ``--launcher pytorch`` path assumes CUDA; on a
+   CPU-only torch (gloo) it is made to work, with CUDA nothing changes.
 """
+import functools
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -166,7 +169,47 @@ def fix_weights_only_load():
         torch.serialization.add_safe_globals(mmengine_checkpoint_globals())
 
 
+def fix_cpu_distributed():
+    """Distributed training on CPU-only torch (gloo), e.g. under torchrun.
+
+    mmengine 0.10.7 calls ``torch.cuda.set_device(LOCAL_RANK)`` before
+    ``init_process_group`` (AttributeError on a CPU build of torch) and wraps
+    the model in DDP with ``device_ids=[LOCAL_RANK]``, which DDP refuses for a
+    module on the CPU. Without CUDA: skip the first, drop the second.
+    """
+    import mmengine.dist.utils as dist_utils
+    import torch
+    from mmengine.device import get_device
+    from mmengine.model import MMDistributedDataParallel
+
+    init_dist_pytorch = dist_utils._init_dist_pytorch
+    if getattr(init_dist_pytorch, 'tsm_plugin_cpu', False):
+        return
+
+    @functools.wraps(init_dist_pytorch)
+    def _init_dist_pytorch(backend, init_backend='torch', **kwargs):
+        if (init_backend != 'torch' or torch.cuda.is_available()
+                or get_device() != 'cpu'):
+            return init_dist_pytorch(backend, init_backend, **kwargs)
+        torch.distributed.init_process_group(backend=backend, **kwargs)
+
+    _init_dist_pytorch.tsm_plugin_cpu = True
+    dist_utils._init_dist_pytorch = _init_dist_pytorch
+
+    ddp_init = MMDistributedDataParallel.__init__
+
+    @functools.wraps(ddp_init)
+    def __init__(self, module, *args, **kwargs):
+        if all(p.device.type == 'cpu' for p in module.parameters()):
+            kwargs.pop('device_ids', None)  # DDP takes None for a CPU module
+            kwargs.pop('output_device', None)
+        ddp_init(self, module, *args, **kwargs)
+
+    MMDistributedDataParallel.__init__ = __init__
+
+
 def apply_all():
     fix_missing_drn()
     fix_pkg_resources()
     fix_weights_only_load()
+    fix_cpu_distributed()
