@@ -85,6 +85,21 @@ def write_video(path, clip):
     writer.release()
 
 
+def check_decodable(path, frames, size):
+    """decord 0.6.0 misreads some sizes (e.g. 16, 24, 48, 72: 4 or 6
+    'channels'): fail here, not in the middle of training."""
+    import decord
+    reader = decord.VideoReader(path)
+    try:
+        shape = reader.get_batch([0]).shape
+    except decord.DECORDError:
+        shape = None
+    if len(reader) != frames or shape != (1, size, size, 3):
+        raise ValueError(f'decord cannot read {size}x{size} videos written by '
+                         'OpenCV (mp4v) here; choose another size, e.g. 32, '
+                         '40, 56 or 64')
+
+
 def make_split(out_dir, split, num_videos, size, frames, seed):
     """Write ``num_videos // 2`` base clips, each forward and reversed."""
     os.makedirs(osp.join(out_dir, split), exist_ok=True)
@@ -97,6 +112,7 @@ def make_split(out_dir, split, num_videos, size, frames, seed):
             write_video(osp.join(out_dir, name), frames_in_order)
             lines.append(f'{name} {label}\n')
             videos.append(osp.join(out_dir, name))
+    check_decodable(videos[0], frames, size)
     ann_file = osp.join(out_dir, f'{split}.txt')
     with open(ann_file, 'w') as f:
         f.writelines(lines)

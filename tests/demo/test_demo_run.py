@@ -1,0 +1,75 @@
+"""The demo job: configs, helpers, and one short run of the stock tools."""
+import os.path as osp
+
+import torch
+from mmengine.config import Config
+
+import tsm_plugin  # noqa: F401  (allow-lists mmengine checkpoint types)
+from tsm_plugin.demo import run
+
+TSM_CONFIG = osp.join(run.CONFIG_DIR, 'tsm_r18_demo.py')
+TSN_CONFIG = osp.join(run.CONFIG_DIR, 'tsn_r18_demo.py')
+
+
+def test_tsm_and_tsn_configs_differ_only_in_the_shift():
+    tsm, tsn = (Config.fromfile(c).to_dict() for c in (TSM_CONFIG, TSN_CONFIG))
+    assert tsm['model']['backbone'].pop('is_shift') is True
+    assert tsn['model']['backbone'].pop('is_shift') is False
+    assert tsm == tsn
+    assert tsm['custom_imports']['imports'] == ['tsm_plugin']
+    assert tsm['model']['type'] == 'tsm_plugin.Recognizer2D'
+    assert tsm['model']['backbone']['type'] == 'tsm_plugin.ResNetTSM'
+    assert tsm['model']['cls_head']['type'] == 'tsm_plugin.TSMHead'
+    # mirroring a video would swap the two classes
+    for pipeline in (tsm['train_pipeline'], tsm['val_pipeline']):
+        assert 'Flip' not in [step['type'] for step in pipeline]
+
+
+def test_stock_tools_are_found():
+    for name in ('train.py', 'test.py'):
+        path = run.mmaction_tool(name)
+        assert osp.isfile(path)
+        assert osp.join('mmaction', '.mim', 'tools') in path
+
+
+def test_table_and_best_epoch():
+    assert run.best_val_epoch('/w/best_acc_top1_epoch_12.pth') == 12
+    table = run.format_table({
+        'TSM': dict(shift=True, best_epoch=7, val_top1=0.955, test_top1=0.94),
+        'TSN': dict(shift=False, best_epoch=2, val_top1=0.53, test_top1=0.5)})
+    lines = table.splitlines()
+    assert lines[2].split() == ['TSM', 'yes', '7', '95.5%', '94.0%']
+    assert lines[3].split() == ['TSN', 'no', '2', '53.0%', '50.0%']
+
+
+def test_demo_job_trains_and_tests_with_the_stock_tools(tmp_path):
+    """One epoch on 8 videos: stock train.py, then stock test.py on the best
+    checkpoint, both loading the plugin from the config's custom_imports."""
+    results = run.main([
+        '--work-dir', str(tmp_path), '--num-train', '8', '--num-val', '4',
+        '--epochs', '1', '--models', 'TSM'
+    ])
+    tsm = results['TSM']
+    assert tsm['checkpoint'] == osp.join(str(tmp_path), 'tsm',
+                                         'best_acc_top1_epoch_1.pth')
+    # 4 test videos: the accuracy is one of 0, 1/4, ..., 1
+    assert tsm['test_top1'] * 4 in (0, 1, 2, 3, 4)
+    assert tsm['val_top1'] * 4 in (0, 1, 2, 3, 4)
+
+    # torch.load's weights_only default must accept mmengine's checkpoint
+    checkpoint = torch.load(tsm['checkpoint'], map_location='cpu')
+    assert checkpoint['meta']['epoch'] == 1
+    state = checkpoint['state_dict']
+    # the plugin's shift wrapper is in the trained model
+    assert 'backbone.layer1.0.conv1.conv.net.weight' in state
+
+    train_records, val_records = run.read_scalars(tsm['work_dir'])
+    assert train_records and all('loss' in r for r in train_records)
+    assert [r['step'] for r in val_records] == [1]
+    assert run.read_test_metrics(osp.join(tsm['work_dir'], 'test')) \
+        ['acc/top1'] == tsm['test_top1']
+
+    with open(tmp_path / 'curves.png', 'rb') as f:
+        assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+    with open(tmp_path / 'results.txt') as f:
+        assert f.read().splitlines()[2].split()[:2] == ['TSM', 'yes']
