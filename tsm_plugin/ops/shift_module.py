@@ -8,7 +8,8 @@ from torch import nn
 
 from .lean_shift_conv import can_fuse, lean_shift_conv2d
 from .temporal_shift import (check_shift_args, check_shift_channels,
-                             check_shift_input, temporal_shift, use_plain_ops)
+                             check_shift_input, shifted_inplace,
+                             temporal_shift, use_plain_ops)
 
 
 class TemporalShift(nn.Module):
@@ -19,9 +20,11 @@ class TemporalShift(nn.Module):
         num_segments (int): frames per clip.
         shift_div (int): 1/shift_div of the channels move each way.
         mode (str): ``'bidirectional'`` or ``'unidirectional'``.
-        lean (bool): when ``net`` is a plain ``nn.Conv2d`` and autograd records,
-            keep no shifted copy for backward (see ``lean_shift_conv``). Same
-            outputs and gradients; ``False`` runs the plain shift then ``net``.
+        lean (bool): when ``net`` is a plain ``nn.Conv2d`` (``can_fuse``),
+            make no shifted copy: shift ``x`` in place for the conv and move
+            it back, and when autograd records keep only ``x`` for backward
+            (see ``lean_shift_conv``). Bit-identical outputs and gradients;
+            ``False`` runs the plain shift then ``net``.
     """
 
     def __init__(self, net, num_segments=8, shift_div=8, mode='bidirectional',
@@ -35,15 +38,20 @@ class TemporalShift(nn.Module):
         self.lean = lean
 
     def forward(self, x):
-        if (self.lean and torch.is_grad_enabled() and can_fuse(self.net)
-                and not use_plain_ops()
-                and not torch.is_autocast_enabled(x.device.type)):
-            check_shift_input(x, self.num_segments)
-            check_shift_channels(x.shape[1], self.shift_div)
-            return lean_shift_conv2d(x, self.net, self.num_segments,
-                                     self.shift_div, self.mode)
-        return self.net(
-            temporal_shift(x, self.num_segments, self.shift_div, self.mode))
+        if not self.lean or use_plain_ops() or not can_fuse(self.net):
+            return self.net(temporal_shift(
+                x, self.num_segments, self.shift_div, self.mode))
+        check_shift_input(x, self.num_segments)
+        check_shift_channels(x.shape[1], self.shift_div)
+        args = (self.num_segments, self.shift_div, self.mode)
+        if not torch.is_grad_enabled():
+            # Inference: the conv reads x shifted in place, then x is restored.
+            with shifted_inplace(x, *args) as shifted:
+                return self.net(shifted)
+        if torch.is_autocast_enabled(x.device.type):
+            # Autocast does not reach inside an autograd.Function: plain path.
+            return self.net(temporal_shift(x, *args))
+        return lean_shift_conv2d(x, self.net, *args)
 
     def extra_repr(self):
         return (f'num_segments={self.num_segments}, shift_div={self.shift_div}, '

@@ -13,7 +13,9 @@ stored frame after frame, as MMAction2's 2D recognizers feed them. With
 The op is linear and moves data only. Its backward is the adjoint shift (the
 same channels moved the other way), done in one pass instead of autograd's
 per-slice scatter. ``TemporalShift`` (``shift_module.py``) places it in front of
-a layer.
+a layer, and there mostly uses ``shifted_inplace``: only the 1/4 (1/8) of the
+channels that move are moved, in place, and moved back after the layer read
+them, so no shifted copy is made at all.
 """
 import torch
 
@@ -53,24 +55,160 @@ def _channel_offsets(channels, shift_div, mode):
     return [(0, fold, -1), (fold, channels, 0)]
 
 
+class serial:
+    """``with serial(x):`` the enclosed ops on a CPU ``x`` run on one thread.
+
+    They are small memory-bound copies. Each parallel op forks and joins the
+    OpenMP team, and on a busy machine the join waits for a descheduled
+    thread. Measured on 2 shared cores, ResNet-50 at 224: the in-place
+    frame-by-frame shifts of one forward cost 55% of the forward with 2
+    threads, 0.5% on one. Off for other devices and while tracing/compiling.
+    """
+
+    def __init__(self, x):
+        self.threads = 1
+        if x.device.type == 'cpu' and not use_plain_ops():
+            self.threads = torch.get_num_threads()
+
+    def __enter__(self):
+        if self.threads > 1:
+            torch.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        if self.threads > 1:
+            torch.set_num_threads(self.threads)
+        return False
+
+
 def _shift(x, num_segments, shift_div, mode, adjoint=False):
-    """Shifted copy of ``x`` (plain tensor ops, differentiable, traceable)."""
+    """Shifted copy of ``x`` (plain tensor ops, differentiable, traceable).
+
+    One copy of the channels that stay (parallel: it is most of the data),
+    then the moving ones (``serial``); every element is written once.
+    """
     nt, c, h, w = x.shape
     x = x.reshape(nt // num_segments, num_segments, c, h * w)
     out = torch.empty_like(x, memory_format=torch.contiguous_format)
+    moves = []
     for first, last, offset in _channel_offsets(c, shift_div, mode):
-        if adjoint:
-            offset = -offset
         src, dst = x[:, :, first:last], out[:, :, first:last]
         if offset == 0:
             dst.copy_(src)
-        elif offset > 0:  # frame t reads t+1; the last frame reads zeros
-            dst[:, :-1].copy_(src[:, 1:])
-            dst[:, -1:].zero_()
-        else:  # frame t reads t-1; the first frame reads zeros
-            dst[:, 1:].copy_(src[:, :-1])
-            dst[:, :1].zero_()
+        else:
+            moves.append((src, dst, -offset if adjoint else offset))
+    with serial(x):
+        for src, dst, offset in moves:
+            if offset > 0:  # frame t reads t+1; the last frame reads zeros
+                dst[:, :-1].copy_(src[:, 1:])
+                dst[:, -1:].zero_()
+            else:  # frame t reads t-1; the first frame reads zeros
+                dst[:, 1:].copy_(src[:, :-1])
+                dst[:, :1].zero_()
     return out.view(nt, c, h, w)
+
+
+def can_shift_inplace(x):
+    """A dense tensor (no two elements share memory) can be shifted in place."""
+    return x.is_contiguous() or x.is_contiguous(
+        memory_format=torch.channels_last)
+
+
+def _shift_(x, num_segments, shift_div, mode, adjoint=False, padded=None):
+    """Shift ``x`` in place, touching only the channels that move; returns
+    what ``_unshift_(*returned)`` needs to undo it bit for bit.
+
+    Works on the ``.data`` alias: the caller restores the values, so autograd
+    must not see a version change (x may be saved for another op's backward).
+    torch refuses an overlapping copy, so a fold cannot move in one op:
+    - CPU: frame by frame, in the order that reads each frame before it is
+      overwritten, keeping the frame pushed out (T+2 small ops per fold,
+      ``serial``; no other allocation, each element moved once).
+    - Other devices (kernel launches cost more than bytes), or ``padded``:
+      a copy of the moving channels padded with a zero frame at each end,
+      read back shifted through one strided view (3 ops, whatever T is).
+    """
+    nt, c, h, w = x.shape
+    fold = c // shift_div
+    offsets = [o for _, _, o in _channel_offsets(c, shift_div, mode) if o]
+    offsets = [-o for o in offsets] if adjoint else offsets
+    moving = x.data.view(nt // num_segments, num_segments, c, h, w)[
+        :, :, :len(offsets) * fold].view(-1, num_segments, len(offsets), fold,
+                                         h, w)
+    if padded or (padded is None and x.device.type != 'cpu'):
+        return moving, offsets, _shift_padded_(moving, offsets[0])
+    with serial(x):
+        return moving, offsets, [_move_frames_(moving[:, :, g], o, keep=True)
+                                 for g, o in enumerate(offsets)]
+
+
+def _unshift_(moving, offsets, saved):
+    """Undo ``_shift_`` (pass what it returned)."""
+    if isinstance(saved, torch.Tensor):  # the padded copy
+        moving.copy_(saved[:, :, 1:-1].transpose(1, 2))
+        return
+    with serial(moving):
+        for g, (offset, lost) in enumerate(zip(offsets, saved)):
+            _move_frames_(moving[:, :, g], -offset, keep=False, fill=lost)
+
+
+def _move_frames_(fold, offset, keep, fill=None):
+    """Frame t of ``fold`` (N, T, ...) takes frame t+offset (offset +-1); the
+    frame left empty gets ``fill`` (zeros if None). Returns the frame pushed
+    out if ``keep``."""
+    frames = fold.unbind(1)  # all the frame views in one call
+    if offset < 0:
+        frames = frames[::-1]
+    lost = frames[0].clone() if keep else None
+    for dst, src in zip(frames[:-1], frames[1:]):
+        dst.copy_(src)
+    if fill is None:
+        frames[-1].zero_()
+    else:
+        frames[-1].copy_(fill)
+    return lost
+
+
+def _shift_padded_(moving, offset):
+    """In-place shift of ``moving`` (N, T, G, fold, H, W), group g by
+    ``offset * (1 - 2g)`` frames, via a zero-padded copy; returns the copy."""
+    n, t, g = moving.shape[:3]
+    padded = moving.new_empty((n, g, t + 2) + moving.shape[3:])
+    padded[:, :, 1:-1].copy_(moving.transpose(1, 2))
+    padded[:, :, ::t + 1].zero_()  # the two pad frames
+    # Frame t of group g reads padded frame t + 1 + offset * (1 - 2g): affine
+    # in g, so one strided view reads both groups and one copy moves them.
+    s_n, s_g, s_t = padded.stride()[:3]
+    moving.copy_(padded.as_strided(
+        moving.shape, (s_n, s_t, s_g - 2 * offset * s_t) + padded.stride()[3:],
+        padded.storage_offset() + (1 + offset) * s_t))
+    return padded
+
+
+class shifted_inplace:
+    """``with shifted_inplace(x, ...) as xs:`` ``xs`` is ``x`` shifted, in place.
+
+    ``x`` gets its exact values back on exit, also on an exception. Moves the
+    1/4 (1/8) of the channels that shift there and back (``_shift_``) instead
+    of copying all of them into a new tensor. Only for a consumer that keeps
+    no view of ``xs`` and does not write to it (a convolution). A tensor that
+    is not dense (``can_shift_inplace``) gets a shifted copy instead.
+    """
+
+    def __init__(self, x, num_segments, shift_div, mode, adjoint=False):
+        self.x = x
+        self.args = (num_segments, shift_div, mode, adjoint)
+        self.saved = None
+
+    def __enter__(self):
+        if not can_shift_inplace(self.x):
+            return _shift(self.x, *self.args)
+        self.saved = _shift_(self.x, *self.args)
+        return self.x
+
+    def __exit__(self, *exc):
+        if self.saved is not None:
+            _unshift_(*self.saved)
+        return False
 
 
 class _TemporalShiftFunction(torch.autograd.Function):
