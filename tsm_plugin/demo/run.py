@@ -9,7 +9,11 @@
    evaluates the best checkpoint (by val top-1) on the test split with the
    stock ``tools/test.py``; both run unmodified, as subprocesses of this Python,
    and load the plugin through the configs' ``custom_imports``;
-3. prints both test accuracies and saves ``WORK_DIR/curves.png``.
+3. prints both test accuracies (also in ``WORK_DIR/results.txt``) and saves
+   the loss / accuracy curves to ``WORK_DIR/curves.png``.
+
+``WORK_DIR/data``, ``WORK_DIR/tsm`` and ``WORK_DIR/tsn`` are replaced on each
+run. ``--models TSM``, ``--epochs``, ``--num-train``, ``--seed``: see ``--help``.
 """
 import argparse
 import glob
@@ -109,7 +113,7 @@ def best_val_epoch(checkpoint):
     return int(osp.splitext(checkpoint)[0].rsplit('_', 1)[1])
 
 
-def run_model(name, work_dir, data_root, epochs=None):
+def run_model(name, work_dir, data_root, epochs=None, seed=0):
     """Train and test one model into ``work_dir/<name>``; return its figures."""
     config_name, shift = MODELS[name]
     config = osp.join(CONFIG_DIR, config_name)
@@ -117,8 +121,8 @@ def run_model(name, work_dir, data_root, epochs=None):
     # a fresh directory: an old best checkpoint would be ambiguous
     shutil.rmtree(model_dir, ignore_errors=True)
     options = data_root_options(data_root)
-    train_options = options + ([f'train_cfg.max_epochs={epochs}']
-                               if epochs else [])
+    train_options = options + [f'randomness.seed={seed}'] + (
+        [f'train_cfg.max_epochs={epochs}'] if epochs else [])
     checkpoint = train(config, model_dir, train_options)
     metrics = test(config, checkpoint, osp.join(model_dir, 'test'), options)
     best_epoch = best_val_epoch(checkpoint)
@@ -136,10 +140,12 @@ def main(argv=None):
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--num-train', type=int, default=400,
                         help='training videos (even)')
-    parser.add_argument('--num-val', type=int, default=200,
+    parser.add_argument('--num-val', type=int, default=100,
                         help='validation and test videos each (even)')
     parser.add_argument('--epochs', type=int, default=None,
                         help="training epochs (default: the config's)")
+    parser.add_argument('--seed', type=int, default=0,
+                        help='seeds the data and the training')
     parser.add_argument('--models', nargs='+', default=list(MODELS),
                         choices=list(MODELS))
     args = parser.parse_args(argv)
@@ -149,11 +155,13 @@ def main(argv=None):
     data_root = osp.join(work_dir, 'data')
     shutil.rmtree(data_root, ignore_errors=True)
     os.makedirs(data_root)
-    make_dataset(data_root, num_train=args.num_train, num_val=args.num_val)
+    make_dataset(data_root, num_train=args.num_train, num_val=args.num_val,
+                 seed=args.seed)
     print(f'demo data: {args.num_train} train, {args.num_val} val, '
           f'{args.num_val} test videos in {data_root}', flush=True)
 
-    results = {name: run_model(name, work_dir, data_root, args.epochs)
+    results = {name: run_model(name, work_dir, data_root, args.epochs,
+                               args.seed)
                for name in args.models}
     curves = plot_curves({n: r['work_dir'] for n, r in results.items()},
                          osp.join(work_dir, 'curves.png'))
