@@ -55,7 +55,7 @@ def test_sync_bn_converts_every_plugin_batchnorm():
     modules') and SyncBatchNorm's forward in a process group needs a GPU.
     """
     backbone = MODELS.build(dict(
-        type='ResNetTSM', depth=18, num_segments=8, shift_place='block',
+        type='tsm_plugin.ResNetTSM', depth=18, num_segments=8, shift_place='block',
         temporal_pool=True, non_local=((0, 0), (1, 0), (1, 0), (0, 0)),
         non_local_cfg=dict(sub_sample=True, use_scale=False,
                            mode='dot_product',
