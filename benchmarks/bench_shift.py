@@ -1,0 +1,319 @@
+"""What the temporal shift costs: TSN vs MMAction2's ResNetTSM vs this plugin.
+
+Builds in one process, with the same weights, ResNet-50 as
+- ``TSN``: the plugin's ``ResNetTSM(is_shift=False)`` (the same net, no shift),
+- ``MMAction2``: MMAction2 1.2.0's built-in ``mmaction.models.ResNetTSM``,
+- ``plugin``: ``tsm_plugin.ResNetTSM`` (defaults: blockres, shift_div=8),
+- ``plugin lean_shift=False``: the plugin's plain path (shift copy, then conv),
+and measures, as ratios to TSN:
+- activation memory kept for backward: bytes of the unique storages autograd
+  saves in one training forward (``saved_tensors_hooks``, parameters skipped);
+  exact and deterministic;
+- inference: ``eval()`` + ``torch.no_grad()`` forward of one clip;
+- training step: forward + backward of one clip in ``train()`` mode;
+- the shift op alone, on the inputs of every shifted conv of the net, as a
+  ratio to ``x.clone()`` of the same tensors.
+Timings are wall-clock medians over interleaved repetitions (the variants take
+turns, in alternating order), all in one process, on ``--threads`` threads.
+Then the same ratios for 8/16/32 segments at 112 and 224 pixels.
+
+    python benchmarks/bench_shift.py --out benchmarks/results   # make bench
+    python benchmarks/bench_shift.py --quick                    # ~1/4 the time
+
+Writes ``bench_shift.md`` and ``bench_shift.csv`` under ``--out``.
+"""
+import argparse
+import csv
+import logging
+import os
+import os.path as osp
+import platform
+import statistics
+import sys
+import time
+
+import torch
+
+import tsm_plugin  # noqa: F401  (repairs the stack before mmaction.models)
+from mmaction.models import ResNetTSM as MMAction2ResNetTSM
+from mmaction.models.backbones.resnet_tsm import \
+    TemporalShift as MMAction2Shift
+from mmengine.logging import MMLogger
+from tsm_plugin.models.backbones.resnet_tsm import ResNetTSM, unwrapped_name
+from tsm_plugin.ops import temporal_shift
+from tsm_plugin.ops.temporal_shift import shifted_inplace
+
+TSN, MMA, PLUGIN, PLAIN = ('TSN', 'MMAction2', 'plugin',
+                           'plugin lean_shift=False')
+CLONE = 'x.clone()'
+
+
+def build_models(num_segments, variants):
+    """The variants, all with the TSN's (random) weights."""
+    makers = {
+        TSN: lambda: ResNetTSM(50, num_segments=num_segments, is_shift=False),
+        # pretrained2d=False: its init_weights crashes on pretrained=None.
+        MMA: lambda: MMAction2ResNetTSM(
+            50, num_segments=num_segments, pretrained2d=False),
+        PLUGIN: lambda: ResNetTSM(50, num_segments=num_segments),
+        PLAIN: lambda: ResNetTSM(50, num_segments=num_segments,
+                                 lean_shift=False),
+    }
+    torch.manual_seed(0)
+    models = {name: makers[name]() for name in variants}
+    weights = models[TSN].state_dict()
+    for model in models.values():
+        # Same keys up to the wrappers' '.net' (MMAction2 uses the same names).
+        model.load_state_dict(
+            {k: weights[unwrapped_name(k)] for k in model.state_dict()})
+    return models
+
+
+def saved_activation_bytes(model, x):
+    """Bytes autograd keeps for backward after one training forward."""
+    model.train()
+    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    storages = {}
+
+    def pack(t):
+        storage = t.untyped_storage()
+        if storage.data_ptr() not in params:
+            storages[storage.data_ptr()] = storage.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = model(x)
+    del out
+    return sum(storages.values())
+
+
+def inference(model, x):
+    with torch.no_grad():
+        model(x)
+
+
+def train_step(model, x):
+    model.zero_grad(set_to_none=True)
+    model(x).sum().backward()
+
+
+def interleaved(fns, reps):
+    """Seconds of each fn per round; in a round each fn runs once, the order
+    alternating between rounds."""
+    times = {name: [] for name in fns}
+    for fn in fns.values():  # warm-up
+        fn()
+    for rep in range(reps):
+        order = list(fns.items())
+        for name, fn in (order if rep % 2 == 0 else order[::-1]):
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def paired_ratio(times, name, base):
+    """Median over rounds of time / base time in the same round.
+
+    The load of the other workers on a shared machine comes and goes (here,
+    the same forward takes from 0.2 to 2.7 s); within one round the variants
+    mostly see the same load, so per-round ratios are far steadier than a
+    ratio of medians.
+    """
+    return statistics.median(t / b for t, b in zip(times[name], times[base]))
+
+
+def shifted_conv_inputs(tsn, x):
+    """The input of every conv the plugin shifts (blockres: each conv1)."""
+    inputs = []
+    hooks = [block.conv1.conv.register_forward_pre_hook(
+        lambda module, args: inputs.append(args[0]))
+        for layer in (tsn.layer1, tsn.layer2, tsn.layer3, tsn.layer4)
+        for block in layer]
+    inference(tsn.eval(), x)
+    for hook in hooks:
+        hook.remove()
+    return inputs
+
+
+def op_costs(tsn, x, num_segments, reps):
+    """Shift ops on the shifted convs' inputs, against ``clone()``: median
+    seconds and paired ratio to clone()."""
+    inputs = shifted_conv_inputs(tsn, x)
+
+    def inplace_and_back():
+        for t in inputs:
+            with shifted_inplace(t, num_segments, 8, 'bidirectional'):
+                pass
+
+    fns = {
+        CLONE: lambda: [t.clone() for t in inputs],
+        'MMAction2 TemporalShift.shift': lambda: [
+            MMAction2Shift.shift(t, num_segments, 8) for t in inputs],
+        'plugin temporal_shift': lambda: [
+            temporal_shift(t, num_segments, 8) for t in inputs],
+        'plugin in place + restore (inside TemporalShift)': inplace_and_back,
+    }
+    with torch.no_grad():
+        times = interleaved(fns, reps)
+    mb = sum(t.numel() * t.element_size() for t in inputs) / 2**20
+    return {name: (statistics.median(times[name]),
+                   paired_ratio(times, name, CLONE)) for name in fns}, \
+        len(inputs), mb
+
+
+def measure(num_segments, size, variants, reps, train_reps, with_train=True):
+    """``{variant: {metric: (value, ratio to TSN)}}`` and the TSN's noise."""
+    models = build_models(num_segments, variants)
+    x = torch.randn(num_segments, 3, size, size)
+    rows = {name: {} for name in variants}
+    memory = {name: saved_activation_bytes(model, x)
+              for name, model in models.items()}
+    for name in variants:
+        rows[name]['memory_mb'] = (memory[name] / 2**20,
+                                   memory[name] / memory[TSN])
+    noise = {}
+    runs = [('inference_s', inference, reps, False)]
+    if with_train:
+        runs.append(('train_s', train_step, train_reps, True))
+    for metric, step, n, train in runs:
+        for model in models.values():
+            model.train(train)
+        times = interleaved({name: (lambda m=m: step(m, x))
+                             for name, m in models.items()}, n)
+        for name in variants:
+            rows[name][metric] = (statistics.median(times[name]),
+                                  paired_ratio(times, name, TSN))
+        noise[metric] = _spread(times[TSN])
+    return rows, models[TSN], x, noise
+
+
+def _spread(times):
+    """Half the interquartile range over the median: how noisy a timing is."""
+    q1, median, q3 = statistics.quantiles(times, n=4)
+    return (q3 - q1) / 2 / median
+
+
+def fmt(value, digits=3):
+    return '-' if value is None else f'{value:.{digits}f}'
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--out', default='benchmarks/results')
+    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--size', type=int, default=224,
+                        help='resolution of the main table')
+    parser.add_argument('--reps', type=int, default=9,
+                        help='inference repetitions (main table)')
+    parser.add_argument('--train-reps', type=int, default=5)
+    parser.add_argument('--op-reps', type=int, default=15)
+    parser.add_argument('--scaling-reps', type=int, default=3)
+    parser.add_argument('--quick', action='store_true',
+                        help='fewer repetitions, smaller scaling grid')
+    parser.add_argument('--no-scaling', action='store_true')
+    args = parser.parse_args()
+    if args.quick:
+        args.reps, args.train_reps, args.op_reps = 3, 2, 5
+        args.scaling_reps = 2
+    torch.set_num_threads(args.threads)
+    MMLogger.get_instance('mmengine').setLevel(logging.ERROR)
+    started = time.time()
+    load_before = os.getloadavg()
+    lines = []
+
+    def emit(line=''):
+        print(line, flush=True)
+        lines.append(line)
+
+    csv_rows = []
+    variants = [TSN, MMA, PLUGIN, PLAIN]
+    emit('# Temporal shift cost: TSN vs MMAction2 ResNetTSM vs tsm_plugin')
+    emit()
+    emit(f'ResNet-50 backbone, blockres, shift_div=8, bidirectional; one clip '
+         f'(batch 1); torch {torch.__version__}, {args.threads} threads, '
+         f'{platform.processor() or platform.machine()}, '
+         f'{os.cpu_count()} CPUs, load average {load_before[0]:.1f} at start.')
+    emit('Ratios are to TSN (the same net, no shift), in the same process. '
+         'Timings: the variants take turns in rounds; time = median over '
+         'rounds, ratio = median over rounds of the ratio within the round.')
+    emit()
+
+    # Main table.
+    t, size = 8, args.size
+    rows, tsn, x, noise = measure(t, size, variants, args.reps,
+                                  args.train_reps)
+    emit(f'## {t} segments, {size}x{size} ({args.reps} inference / '
+         f'{args.train_reps} train rounds; TSN timing noise, half-IQR/median: '
+         f'inference {noise["inference_s"]:.0%}, train '
+         f'{noise["train_s"]:.0%})')
+    emit()
+    emit('| variant | activation memory (MB) | ratio | inference (s) | ratio '
+         '| train step (s) | ratio |')
+    emit('|---|---|---|---|---|---|---|')
+    for name in variants:
+        cells = [f'{value:.1f} | {ratio:.3f}' if key == 'memory_mb' else
+                 f'{value:.3f} | {ratio:.3f}'
+                 for key, (value, ratio) in rows[name].items()]
+        emit(f'| {name} | ' + ' | '.join(cells) + ' |')
+        for key, (value, ratio) in rows[name].items():
+            csv_rows.append(dict(section='main', segments=t, size=size,
+                                 variant=name, metric=key, value=value,
+                                 ratio=ratio))
+    emit()
+
+    # The op alone.
+    ops, count, mb = op_costs(tsn, x, t, args.op_reps)
+    emit(f'## The shift op alone ({count} tensors: the inputs of the shifted '
+         f'convs above, {mb:.0f} MB; {args.op_reps} rounds)')
+    emit()
+    emit('| op | time (ms) | ratio to clone() |')
+    emit('|---|---|---|')
+    for name, (seconds, ratio) in ops.items():
+        emit(f'| {name} | {seconds * 1e3:.1f} | {ratio:.3f} |')
+        csv_rows.append(dict(section='op', segments=t, size=size, variant=name,
+                             metric='time_s', value=seconds, ratio=ratio))
+    emit()
+    del tsn, x
+
+    # Scaling.
+    if not args.no_scaling:
+        grid = [(8, 112), (16, 112), (32, 112), (16, 224), (32, 224)]
+        if args.quick:
+            grid = [(16, 112), (32, 112)]
+        emit(f'## Scaling: ratios to TSN ({args.scaling_reps} rounds each; '
+             'train step at 112 only)')
+        emit()
+        emit('| segments | size | memory MMAction2 | memory plugin | '
+             'inference MMAction2 | inference plugin | train MMAction2 | '
+             'train plugin |')
+        emit('|---|---|---|---|---|---|---|---|')
+        for t, size in grid:
+            scaling, _, _, _ = measure(
+                t, size, [TSN, MMA, PLUGIN], args.scaling_reps,
+                args.scaling_reps, with_train=size <= 112)
+            cells = [fmt(scaling[name].get(key, (None, None))[1])
+                     for key in ('memory_mb', 'inference_s', 'train_s')
+                     for name in (MMA, PLUGIN)]
+            emit(f'| {t} | {size} | ' + ' | '.join(cells) + ' |')
+            for name in (TSN, MMA, PLUGIN):
+                for key, (value, ratio) in scaling[name].items():
+                    csv_rows.append(dict(
+                        section='scaling', segments=t, size=size,
+                        variant=name, metric=key, value=value, ratio=ratio))
+        emit()
+
+    emit(f'Total {time.time() - started:.0f} s; load average '
+         f'{os.getloadavg()[0]:.1f} at the end. Command: '
+         f'`python {" ".join(sys.argv)}`')
+    os.makedirs(args.out, exist_ok=True)
+    with open(osp.join(args.out, 'bench_shift.md'), 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    with open(osp.join(args.out, 'bench_shift.csv'), 'w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=list(csv_rows[0]))
+        writer.writeheader()
+        writer.writerows(csv_rows)
+
+
+if __name__ == '__main__':
+    main()
