@@ -21,6 +21,10 @@ Then the same ratios for 8/16/32 segments at 112 and 224 pixels.
     python benchmarks/bench_shift.py --quick                    # ~1/4 the time
 
 Writes ``bench_shift.md`` and ``bench_shift.csv`` under ``--out``.
+
+OpenMP threads wait passively (``OMP_WAIT_POLICY=PASSIVE`` unless set): on a
+machine shared with other busy workers, spinning threads fight them for the
+cores and the same forward swung from 0.2 to 2.7 s between rounds.
 """
 import argparse
 import csv
@@ -32,16 +36,18 @@ import statistics
 import sys
 import time
 
-import torch
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # before torch starts OpenMP
+import torch  # noqa: E402
 
-import tsm_plugin  # noqa: F401  (repairs the stack before mmaction.models)
-from mmaction.models import ResNetTSM as MMAction2ResNetTSM
+import tsm_plugin  # noqa: F401,E402  (repairs the stack for mmaction.models)
+from mmaction.models import ResNetTSM as MMAction2ResNetTSM  # noqa: E402
 from mmaction.models.backbones.resnet_tsm import \
-    TemporalShift as MMAction2Shift
-from mmengine.logging import MMLogger
-from tsm_plugin.models.backbones.resnet_tsm import ResNetTSM, unwrapped_name
-from tsm_plugin.ops import temporal_shift
-from tsm_plugin.ops.temporal_shift import shifted_inplace
+    TemporalShift as MMAction2Shift  # noqa: E402
+from mmengine.logging import MMLogger  # noqa: E402
+from tsm_plugin.models.backbones.resnet_tsm import (  # noqa: E402
+    ResNetTSM, unwrapped_name)
+from tsm_plugin.ops import temporal_shift  # noqa: E402
+from tsm_plugin.ops.temporal_shift import shifted_inplace  # noqa: E402
 
 TSN, MMA, PLUGIN, PLAIN = ('TSN', 'MMAction2', 'plugin',
                            'plugin lean_shift=False')
@@ -79,7 +85,9 @@ def saved_activation_bytes(model, x):
         storage = t.untyped_storage()
         if storage.data_ptr() not in params:
             storages[storage.data_ptr()] = storage.nbytes()
-        return t
+        # Not t itself: a saved output would hold its own grad_fn, a cycle
+        # through C++ that keeps the whole graph alive after the forward.
+        return t.detach()
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         out = model(x)
@@ -98,18 +106,19 @@ def train_step(model, x):
 
 
 def interleaved(fns, reps):
-    """Seconds of each fn per round; in a round each fn runs once, the order
-    alternating between rounds."""
-    times = {name: [] for name in fns}
+    """Seconds of each fn per round, wall-clock and main-thread CPU; in a
+    round each fn runs once, the order alternating between rounds."""
+    wall, cpu = {name: [] for name in fns}, {name: [] for name in fns}
     for fn in fns.values():  # warm-up
         fn()
     for rep in range(reps):
         order = list(fns.items())
         for name, fn in (order if rep % 2 == 0 else order[::-1]):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.thread_time()
             fn()
-            times[name].append(time.perf_counter() - start)
-    return times
+            wall[name].append(time.perf_counter() - start)
+            cpu[name].append(time.thread_time() - start_cpu)
+    return wall, cpu
 
 
 def paired_ratio(times, name, base):
@@ -155,7 +164,7 @@ def op_costs(tsn, x, num_segments, reps):
         'plugin in place + restore (inside TemporalShift)': inplace_and_back,
     }
     with torch.no_grad():
-        times = interleaved(fns, reps)
+        times, _ = interleaved(fns, reps)
     mb = sum(t.numel() * t.element_size() for t in inputs) / 2**20
     return {name: (statistics.median(times[name]),
                    paired_ratio(times, name, CLONE)) for name in fns}, \
@@ -163,7 +172,8 @@ def op_costs(tsn, x, num_segments, reps):
 
 
 def measure(num_segments, size, variants, reps, train_reps, with_train=True):
-    """``{variant: {metric: (value, ratio to TSN)}}`` and the TSN's noise."""
+    """``{variant: {metric: (value, ratio to TSN)}}``, the TSN's timing noise
+    and the times of every round."""
     models = build_models(num_segments, variants)
     x = torch.randn(num_segments, 3, size, size)
     rows = {name: {} for name in variants}
@@ -172,26 +182,39 @@ def measure(num_segments, size, variants, reps, train_reps, with_train=True):
     for name in variants:
         rows[name]['memory_mb'] = (memory[name] / 2**20,
                                    memory[name] / memory[TSN])
-    noise = {}
-    runs = [('inference_s', inference, reps, False)]
+    noise, rounds = {}, []
+    runs = [('inference', inference, reps, False)]
     if with_train:
-        runs.append(('train_s', train_step, train_reps, True))
+        runs.append(('train', train_step, train_reps, True))
     for metric, step, n, train in runs:
         for model in models.values():
             model.train(train)
-        times = interleaved({name: (lambda m=m: step(m, x))
-                             for name, m in models.items()}, n)
-        for name in variants:
-            rows[name][metric] = (statistics.median(times[name]),
-                                  paired_ratio(times, name, TSN))
-        noise[metric] = _spread(times[TSN])
-    return rows, models[TSN], x, noise
+        wall, cpu = interleaved({name: (lambda m=m: step(m, x))
+                                 for name, m in models.items()}, n)
+        for key, times in ((f'{metric}_s', wall), (f'{metric}_cpu_s', cpu)):
+            for name in variants:
+                rows[name][key] = (statistics.median(times[name]),
+                                   paired_ratio(times, name, TSN))
+                rounds += [(name, key, i, t) for i, t in enumerate(times[name])]
+        noise[metric] = _spread(wall[TSN])
+    return rows, models[TSN], x, noise, rounds
 
 
 def _spread(times):
     """Half the interquartile range over the median: how noisy a timing is."""
     q1, median, q3 = statistics.quantiles(times, n=4)
     return (q3 - q1) / 2 / median
+
+
+def cpu_name():
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
 
 
 def fmt(value, digits=3):
@@ -204,9 +227,9 @@ def main():
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--size', type=int, default=224,
                         help='resolution of the main table')
-    parser.add_argument('--reps', type=int, default=9,
-                        help='inference repetitions (main table)')
-    parser.add_argument('--train-reps', type=int, default=5)
+    parser.add_argument('--reps', type=int, default=11,
+                        help='inference rounds (main table)')
+    parser.add_argument('--train-reps', type=int, default=7)
     parser.add_argument('--op-reps', type=int, default=15)
     parser.add_argument('--scaling-reps', type=int, default=3)
     parser.add_argument('--quick', action='store_true',
@@ -231,9 +254,10 @@ def main():
     emit('# Temporal shift cost: TSN vs MMAction2 ResNetTSM vs tsm_plugin')
     emit()
     emit(f'ResNet-50 backbone, blockres, shift_div=8, bidirectional; one clip '
-         f'(batch 1); torch {torch.__version__}, {args.threads} threads, '
-         f'{platform.processor() or platform.machine()}, '
-         f'{os.cpu_count()} CPUs, load average {load_before[0]:.1f} at start.')
+         f'(batch 1), float32; torch {torch.__version__}, {cpu_name()}, '
+         f'{args.threads} threads (OMP_WAIT_POLICY='
+         f'{os.environ["OMP_WAIT_POLICY"]}), {os.cpu_count()} CPUs, load '
+         f'average {load_before[0]:.1f} at start.')
     emit('Ratios are to TSN (the same net, no shift), in the same process. '
          'Timings: the variants take turns in rounds; time = median over '
          'rounds, ratio = median over rounds of the ratio within the round.')
@@ -241,25 +265,36 @@ def main():
 
     # Main table.
     t, size = 8, args.size
-    rows, tsn, x, noise = measure(t, size, variants, args.reps,
-                                  args.train_reps)
-    emit(f'## {t} segments, {size}x{size} ({args.reps} inference / '
-         f'{args.train_reps} train rounds; TSN timing noise, half-IQR/median: '
-         f'inference {noise["inference_s"]:.0%}, train '
-         f'{noise["train_s"]:.0%})')
+    rows, tsn, x, noise, rounds = measure(t, size, variants, args.reps,
+                                          args.train_reps)
+    emit(f'## {t} segments, {size}x{size}: ratios to TSN')
     emit()
-    emit('| variant | activation memory (MB) | ratio | inference (s) | ratio '
-         '| train step (s) | ratio |')
-    emit('|---|---|---|---|---|---|---|')
+    emit(f'{args.reps} inference / {args.train_reps} train rounds; TSN '
+         f'wall-clock noise (half-IQR/median): inference '
+         f'{noise["inference"]:.0%}, train {noise["train"]:.0%}. "CPU" is the '
+         'main thread\'s CPU time: the same rounds, without the time the '
+         'process waited for a core.')
+    emit()
+    columns = [('memory_mb', 'activation memory (MB)', 1),
+               ('inference_s', 'inference (s)', 3),
+               ('inference_cpu_s', 'inference CPU (s)', 3),
+               ('train_s', 'train step (s)', 3),
+               ('train_cpu_s', 'train step CPU (s)', 3)]
+    emit('| variant | ' + ' | '.join(f'{title} | ratio'
+                                     for _, title, _ in columns) + ' |')
+    emit('|---|' + '---|---|' * len(columns))
     for name in variants:
-        cells = [f'{value:.1f} | {ratio:.3f}' if key == 'memory_mb' else
-                 f'{value:.3f} | {ratio:.3f}'
-                 for key, (value, ratio) in rows[name].items()]
+        cells = [f'{rows[name][key][0]:.{digits}f} | {rows[name][key][1]:.3f}'
+                 for key, _, digits in columns]
         emit(f'| {name} | ' + ' | '.join(cells) + ' |')
         for key, (value, ratio) in rows[name].items():
             csv_rows.append(dict(section='main', segments=t, size=size,
                                  variant=name, metric=key, value=value,
                                  ratio=ratio))
+    for name, key, i, seconds in rounds:
+        csv_rows.append(dict(section=f'round {i}', segments=t, size=size,
+                             variant=name, metric=key, value=seconds,
+                             ratio=None))
     emit()
 
     # The op alone.
@@ -267,10 +302,11 @@ def main():
     emit(f'## The shift op alone ({count} tensors: the inputs of the shifted '
          f'convs above, {mb:.0f} MB; {args.op_reps} rounds)')
     emit()
-    emit('| op | time (ms) | ratio to clone() |')
-    emit('|---|---|---|')
+    emit('| op | time (ms) | ratio to clone() | share of TSN inference |')
+    emit('|---|---|---|---|')
     for name, (seconds, ratio) in ops.items():
-        emit(f'| {name} | {seconds * 1e3:.1f} | {ratio:.3f} |')
+        share = seconds / rows[TSN]['inference_s'][0]
+        emit(f'| {name} | {seconds * 1e3:.1f} | {ratio:.3f} | {share:.1%} |')
         csv_rows.append(dict(section='op', segments=t, size=size, variant=name,
                              metric='time_s', value=seconds, ratio=ratio))
     emit()
@@ -284,17 +320,21 @@ def main():
         emit(f'## Scaling: ratios to TSN ({args.scaling_reps} rounds each; '
              'train step at 112 only)')
         emit()
+        emit('Timing cells: wall-clock / main-thread CPU.')
+        emit()
         emit('| segments | size | memory MMAction2 | memory plugin | '
              'inference MMAction2 | inference plugin | train MMAction2 | '
              'train plugin |')
         emit('|---|---|---|---|---|---|---|---|')
         for t, size in grid:
-            scaling, _, _, _ = measure(
+            scaling, _, _, _, _ = measure(
                 t, size, [TSN, MMA, PLUGIN], args.scaling_reps,
                 args.scaling_reps, with_train=size <= 112)
-            cells = [fmt(scaling[name].get(key, (None, None))[1])
-                     for key in ('memory_mb', 'inference_s', 'train_s')
-                     for name in (MMA, PLUGIN)]
+            cells = [fmt(scaling[name]['memory_mb'][1]) for name in (MMA, PLUGIN)]
+            cells += [f'{fmt(scaling[name].get(key, (0, None))[1])} / '
+                      f'{fmt(scaling[name].get(key[:-2] + "_cpu_s", (0, None))[1])}'
+                      for key in ('inference_s', 'train_s')
+                      for name in (MMA, PLUGIN)]
             emit(f'| {t} | {size} | ' + ' | '.join(cells) + ' |')
             for name in (TSN, MMA, PLUGIN):
                 for key, (value, ratio) in scaling[name].items():

@@ -103,10 +103,10 @@ def test_inplace_shift_and_undo(clips, num_segments, channels, shift_div,
         x = torch.randn(clips * num_segments, channels, 3, 5).to(
             memory_format=memory_format)
         y = x.clone()
-        saved = ts._shift_(y, num_segments, shift_div, mode, adjoint, padded)
+        undo = ts._shift_(y, num_segments, shift_div, mode, adjoint, padded)
         want = ts._shift(x, num_segments, shift_div, mode, adjoint)
         assert torch.equal(y, want)
-        ts._unshift_(*saved)
+        undo()
         assert torch.equal(y, x)
 
 

@@ -31,7 +31,9 @@ def saved_activation_bytes(model, x):
         storage = t.untyped_storage()
         if storage.data_ptr() not in params:
             storages[storage.data_ptr()] = storage.nbytes()
-        return t
+        # Not t itself: a saved output would hold its own grad_fn, a cycle
+        # through C++ that keeps the whole graph alive after the forward.
+        return t.detach()
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         model(x)
