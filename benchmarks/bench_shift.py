@@ -13,12 +13,15 @@ and measures, as ratios to TSN:
 - training step: forward + backward of one clip in ``train()`` mode;
 - the shift op alone, on the inputs of every shifted conv of the net, as a
   ratio to ``x.clone()`` of the same tensors.
-Timings are wall-clock medians over interleaved repetitions (the variants take
-turns, in alternating order), all in one process, on ``--threads`` threads.
-Then the same ratios for 8/16/32 segments at 112 and 224 pixels.
+Timings: all in one process, on ``--threads`` threads, the variants take turns
+in rounds (order alternating); a time is the median over rounds, a ratio the
+median over rounds of the ratio within the round (the load of other workers
+drifts between rounds). Wall-clock, and the main thread's CPU time (the same
+work without the time spent waiting for a core). Then the same ratios for
+8/16/32 segments at 112 and 224 pixels.
 
-    python benchmarks/bench_shift.py --out benchmarks/results   # make bench
-    python benchmarks/bench_shift.py --quick                    # ~1/4 the time
+    python benchmarks/bench_shift.py --out benchmarks/results   # make bench, ~11 min
+    python benchmarks/bench_shift.py --quick                    # ~2 min
 
 Writes ``bench_shift.md`` and ``bench_shift.csv`` under ``--out``.
 
