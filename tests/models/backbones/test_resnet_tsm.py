@@ -32,6 +32,14 @@ def test_blockres_shifts_conv1_of_blocks(depth, blocks):
         assert 'layer1.1.conv1.conv' not in found
 
 
+def test_fewer_stages_build_and_shift():
+    model = build(depth=18, num_stages=2, out_indices=(1, ), strides=(1, 2),
+                  dilations=(1, 1),
+                  non_local=((0, 0), (0, 0)))
+    assert len(shifts(model)) == 4
+    assert model(torch.randn(8, 3, 32, 32)).shape == (8, 128, 4, 4)
+
+
 def test_block_place_wraps_whole_blocks():
     model = build(depth=18, shift_place='block')
     found = shifts(model)

@@ -160,7 +160,7 @@ class ResNetTSM(ResNet):
     def make_temporal_shift(self):
         """Wrap each shifted block (``'block'``) or its conv1 (``'blockres'``)."""
         # Deep nets (layer3 >= 23 blocks, i.e. R101/R152) shift every other block.
-        every = 2 if len(self.layer3) >= 23 else 1
+        every = 2 if self.num_stages >= 3 and len(self.layer3) >= 23 else 1
         for stage, layer_name in enumerate(self.res_layers):
             layer = getattr(self, layer_name)
             num_segments = self.stage_num_segments(stage)
