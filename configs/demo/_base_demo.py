@@ -105,8 +105,10 @@ val_evaluator = dict(
     metric_options=dict(top_k_accuracy=dict(topk=(1, ))))
 test_evaluator = val_evaluator
 
-# Trained from scratch: AdamW with a short warm-up learns in a few epochs;
-# SGD at lr 0.05 (as in the ImageNet-pretrained recipe) stayed at chance for 3.
+# Trained from scratch, TSM sits at chance for an epoch or two, then learns the
+# direction within one (seeds 0-3: >= 92% val by epoch 2, 96-100% by epoch 4).
+# AdamW with a short warm-up; SGD at lr 0.05 (as in the ImageNet-pretrained
+# recipe) stayed at chance for 3 epochs.
 max_epochs = 6
 train_cfg = dict(
     type='EpochBasedTrainLoop', max_epochs=max_epochs, val_begin=1,

@@ -33,16 +33,17 @@ MAX_ANGLE = math.radians(60)  # off the horizontal, so the class stays clear
 SPEED_RANGE = (1.0, 2.5)  # pixels per frame at size 64; scaled with size
 
 
-def random_picture(rng, height, width):
-    """Smooth random colours with random filled circles and rectangles."""
+def random_picture(rng, height, width, window):
+    """Smooth random colours with random filled circles and rectangles, about
+    8 to 16 shapes per ``window x window`` area (their edges carry the motion)."""
     coarse = rng.uniform(40, 215, size=(6, 6, 3)).astype(np.float32)
     picture = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
     picture = np.ascontiguousarray(np.clip(picture, 0, 255).astype(np.uint8))
-    scale = min(height, width)
-    for _ in range(rng.integers(8, 16)):
+    num_shapes = int(rng.integers(8, 16) * height * width / window**2)
+    for _ in range(num_shapes):
         color = tuple(int(c) for c in rng.integers(0, 256, size=3))
         x, y = int(rng.integers(0, width)), int(rng.integers(0, height))
-        r = int(rng.integers(scale // 24 + 2, scale // 8 + 3))
+        r = int(rng.integers(window // 24 + 2, window // 8 + 3))
         if rng.random() < 0.5:
             cv2.circle(picture, (x, y), r, color, thickness=-1)
         else:
@@ -62,7 +63,7 @@ def make_clip(rng, size=64, frames=16):
     vx, vy = speed * math.cos(angle), speed * math.sin(angle)
     dx, dy = vx * (frames - 1), vy * (frames - 1)  # the whole path
     margin = int(math.ceil(speed * (frames - 1))) + 1
-    picture = random_picture(rng, size + 2 * margin, size + 2 * margin)
+    picture = random_picture(rng, size + 2 * margin, size + 2 * margin, size)
     # start where the whole path stays inside the picture
     x0 = rng.uniform(0, 2 * margin - dx)
     y0 = rng.uniform(max(0, -dy), 2 * margin - max(0, dy))

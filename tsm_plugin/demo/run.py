@@ -117,6 +117,10 @@ def run_model(name, work_dir, data_root, epochs=None, seed=0):
     """Train and test one model into ``work_dir/<name>``; return its figures."""
     config_name, shift = MODELS[name]
     config = osp.join(CONFIG_DIR, config_name)
+    if not osp.isfile(config):
+        raise FileNotFoundError(
+            f'{config} not found: the demo configs live in the source tree; '
+            'install tsm_plugin from a checkout with `pip install -e .`')
     model_dir = osp.join(work_dir, name.lower())
     # a fresh directory: an old best checkpoint would be ambiguous
     shutil.rmtree(model_dir, ignore_errors=True)
