@@ -31,7 +31,8 @@ model = dict(
         consensus=dict(type='AvgConsensus', dim=1),
         dropout_ratio=0.5,
         init_std=0.001,
-        average_clips='prob'),
+        average_clips='prob',
+        topk=(1, )),  # two classes: the training log's top-5 would be 1.0
     data_preprocessor=dict(
         type='ActionDataPreprocessor',
         mean=[123.675, 116.28, 103.53],
