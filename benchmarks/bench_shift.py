@@ -2,6 +2,7 @@
 
 Builds in one process, with the same weights, ResNet-50 as
 - ``TSN``: the plugin's ``ResNetTSM(is_shift=False)`` (the same net, no shift),
+  and a second copy of it as a control (its ratio is the timing noise),
 - ``MMAction2``: MMAction2 1.2.0's built-in ``mmaction.models.ResNetTSM``,
 - ``plugin``: ``tsm_plugin.ResNetTSM`` (defaults: blockres, shift_div=8),
 - ``plugin lean_shift=False``: the plugin's plain path (shift copy, then conv),
@@ -12,12 +13,13 @@ and measures, as ratios to TSN:
 - inference: ``eval()`` + ``torch.no_grad()`` forward of one clip;
 - training step: forward + backward of one clip in ``train()`` mode;
 - the shift op alone, on the inputs of every shifted conv of the net, as a
-  ratio to ``x.clone()`` of the same tensors.
+  ratio to ``x.clone()`` of the same tensors;
+- the shifted convs alone in inference, as a ratio to the same convs unshifted.
 Timings: all in one process, on ``--threads`` threads, the variants take turns
-in rounds (order alternating); a time is the median over rounds, a ratio the
+in rounds (order rotating); a time is the median over rounds, a ratio the
 median over rounds of the ratio within the round (the load of other workers
-drifts between rounds). Wall-clock, and the main thread's CPU time (the same
-work without the time spent waiting for a core). Then the same ratios for
+drifts between rounds). Wall-clock, and the process's CPU time over all its
+threads (the work done, without the time spent waiting for a core). Then the same ratios for
 8/16/32 segments at 112 and 224 pixels.
 
     python benchmarks/bench_shift.py --out benchmarks/results   # make bench, ~11 min
@@ -49,11 +51,14 @@ from mmaction.models.backbones.resnet_tsm import \
 from mmengine.logging import MMLogger  # noqa: E402
 from tsm_plugin.models.backbones.resnet_tsm import (  # noqa: E402
     ResNetTSM, unwrapped_name)
-from tsm_plugin.ops import temporal_shift  # noqa: E402
+from tsm_plugin.ops import TemporalShift, temporal_shift  # noqa: E402
+from tsm_plugin.ops.shifted_pointwise_conv import (  # noqa: E402
+    MIN_PIXELS, can_run_pointwise, shifted_pointwise_conv2d)
 from tsm_plugin.ops.temporal_shift import shifted_inplace  # noqa: E402
 
-TSN, MMA, PLUGIN, PLAIN = ('TSN', 'MMAction2', 'plugin',
-                           'plugin lean_shift=False')
+TSN, TSN_AGAIN, MMA, PLUGIN, PLAIN = (
+    'TSN', 'TSN, a second copy', 'MMAction2', 'plugin',
+    'plugin lean_shift=False')
 CLONE = 'x.clone()'
 
 
@@ -61,6 +66,9 @@ def build_models(num_segments, variants):
     """The variants, all with the TSN's (random) weights."""
     makers = {
         TSN: lambda: ResNetTSM(50, num_segments=num_segments, is_shift=False),
+        # A control: how far apart two identical nets time (the noise floor).
+        TSN_AGAIN: lambda: ResNetTSM(50, num_segments=num_segments,
+                                     is_shift=False),
         # pretrained2d=False: its init_weights crashes on pretrained=None.
         MMA: lambda: MMAction2ResNetTSM(
             50, num_segments=num_segments, pretrained2d=False),
@@ -109,18 +117,20 @@ def train_step(model, x):
 
 
 def interleaved(fns, reps):
-    """Seconds of each fn per round, wall-clock and main-thread CPU; in a
-    round each fn runs once, the order alternating between rounds."""
+    """Seconds of each fn per round, wall-clock and process CPU; in a
+    round each fn runs once, the order rotating between rounds (each fn
+    takes each place in turn)."""
     wall, cpu = {name: [] for name in fns}, {name: [] for name in fns}
     for fn in fns.values():  # warm-up
         fn()
     for rep in range(reps):
         order = list(fns.items())
-        for name, fn in (order if rep % 2 == 0 else order[::-1]):
-            start, start_cpu = time.perf_counter(), time.thread_time()
+        shift = rep % len(order)
+        for name, fn in order[shift:] + order[:shift]:
+            start, start_cpu = time.perf_counter(), time.process_time()
             fn()
             wall[name].append(time.perf_counter() - start)
-            cpu[name].append(time.thread_time() - start_cpu)
+            cpu[name].append(time.process_time() - start_cpu)
     return wall, cpu
 
 
@@ -135,23 +145,24 @@ def paired_ratio(times, name, base):
     return statistics.median(t / b for t, b in zip(times[name], times[base]))
 
 
-def shifted_conv_inputs(tsn, x):
-    """The input of every conv the plugin shifts (blockres: each conv1)."""
-    inputs = []
-    hooks = [block.conv1.conv.register_forward_pre_hook(
-        lambda module, args: inputs.append(args[0]))
-        for layer in (tsn.layer1, tsn.layer2, tsn.layer3, tsn.layer4)
-        for block in layer]
+def shifted_convs(tsn, x):
+    """Every conv the plugin shifts (blockres: each conv1), with its input."""
+    convs, inputs = [], []
+    for layer in (tsn.layer1, tsn.layer2, tsn.layer3, tsn.layer4):
+        for block in layer:
+            convs.append(block.conv1.conv)
+    hooks = [conv.register_forward_pre_hook(
+        lambda module, args: inputs.append(args[0])) for conv in convs]
     inference(tsn.eval(), x)
     for hook in hooks:
         hook.remove()
-    return inputs
+    return convs, inputs
 
 
 def op_costs(tsn, x, num_segments, reps):
     """Shift ops on the shifted convs' inputs, against ``clone()``: median
     seconds and paired ratio to clone()."""
-    inputs = shifted_conv_inputs(tsn, x)
+    _, inputs = shifted_convs(tsn, x)
 
     def inplace_and_back():
         for t in inputs:
@@ -172,6 +183,37 @@ def op_costs(tsn, x, num_segments, reps):
     return {name: (statistics.median(times[name]),
                    paired_ratio(times, name, CLONE)) for name in fns}, \
         len(inputs), mb
+
+
+def shifted_conv_costs(tsn, x, num_segments, reps):
+    """The shifted convs in inference, against the same convs unshifted (what
+    TSN runs): median seconds and paired ratio to TSN's convs."""
+    convs, inputs = shifted_convs(tsn, x)
+    pairs = list(zip(convs, inputs))
+    wrapped = [(TemporalShift(conv, num_segments, 8), t) for conv, t in pairs]
+
+    def unshifted_products():
+        # shift_div > channels: no channel moves, the same products run.
+        for conv, t in pairs:
+            if can_run_pointwise(conv, t):
+                shifted_pointwise_conv2d(t, conv.weight, conv.bias,
+                                         num_segments, t.shape[1] + 1,
+                                         'bidirectional')
+            else:
+                conv(t)
+
+    fns = {
+        'TSN: conv(x)': lambda: [conv(t) for conv, t in pairs],
+        'MMAction2: conv(TemporalShift.shift(x))': lambda: [
+            conv(MMAction2Shift.shift(t, num_segments, 8)) for conv, t in pairs],
+        'plugin: TemporalShift(conv)(x)': lambda: [
+            module(t) for module, t in wrapped],
+        'plugin\'s path without the shift': unshifted_products,
+    }
+    with torch.no_grad():
+        times, _ = interleaved(fns, reps)
+    return {name: (statistics.median(times[name]),
+                   paired_ratio(times, name, 'TSN: conv(x)')) for name in fns}
 
 
 def measure(num_segments, size, variants, reps, train_reps, with_train=True):
@@ -234,7 +276,7 @@ def main():
                         help='inference rounds (main table)')
     parser.add_argument('--train-reps', type=int, default=7)
     parser.add_argument('--op-reps', type=int, default=15)
-    parser.add_argument('--scaling-reps', type=int, default=3)
+    parser.add_argument('--scaling-reps', type=int, default=5)
     parser.add_argument('--quick', action='store_true',
                         help='fewer repetitions, smaller scaling grid')
     parser.add_argument('--no-scaling', action='store_true')
@@ -253,7 +295,7 @@ def main():
         lines.append(line)
 
     csv_rows = []
-    variants = [TSN, MMA, PLUGIN, PLAIN]
+    variants = [TSN, TSN_AGAIN, MMA, PLUGIN, PLAIN]
     emit('# Temporal shift cost: TSN vs MMAction2 ResNetTSM vs tsm_plugin')
     emit()
     emit(f'ResNet-50 backbone, blockres, shift_div=8, bidirectional; one clip '
@@ -275,8 +317,8 @@ def main():
     emit(f'{args.reps} inference / {args.train_reps} train rounds; TSN '
          f'wall-clock noise (half-IQR/median): inference '
          f'{noise["inference"]:.0%}, train {noise["train"]:.0%}. "CPU" is the '
-         'main thread\'s CPU time: the same rounds, without the time the '
-         'process waited for a core.')
+         'process\'s CPU time (all threads): the same rounds, without the '
+         'time the process waited for a core.')
     emit()
     columns = [('memory_mb', 'activation memory (MB)', 1),
                ('inference_s', 'inference (s)', 3),
@@ -313,6 +355,27 @@ def main():
         csv_rows.append(dict(section='op', segments=t, size=size, variant=name,
                              metric='time_s', value=seconds, ratio=ratio))
     emit()
+
+    convs = shifted_conv_costs(tsn, x, t, args.op_reps)
+    emit(f'## The shifted convs in inference ({count} conv1s, {args.op_reps} '
+         'rounds)')
+    emit()
+    emit(f'The plugin runs a shifted 1x1 conv on maps of >= {MIN_PIXELS} '
+         'pixels as matrix products that read the shifted frames where they '
+         'lie (no data moved), other convs on the input shifted in place and '
+         'moved back. The last row is the same path with no channel shifted: '
+         'the gap to it is what the shift itself costs; the gap from it to TSN '
+         'is the products vs oneDNN\'s conv.')
+    emit()
+    emit('| convs | time (ms) | ratio to TSN | share of TSN inference |')
+    emit('|---|---|---|---|')
+    for name, (seconds, ratio) in convs.items():
+        share = seconds / rows[TSN]['inference_s'][0]
+        emit(f'| {name} | {seconds * 1e3:.1f} | {ratio:.3f} | {share:.1%} |')
+        csv_rows.append(dict(section='shifted convs', segments=t, size=size,
+                             variant=name, metric='time_s', value=seconds,
+                             ratio=ratio))
+    emit()
     del tsn, x
 
     # Scaling.
@@ -323,7 +386,7 @@ def main():
         emit(f'## Scaling: ratios to TSN ({args.scaling_reps} rounds each; '
              'train step at 112 only)')
         emit()
-        emit('Timing cells: wall-clock / main-thread CPU.')
+        emit('Timing cells: wall-clock / process CPU.')
         emit()
         emit('| segments | size | memory MMAction2 | memory plugin | '
              'inference MMAction2 | inference plugin | train MMAction2 | '

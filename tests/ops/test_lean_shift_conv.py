@@ -231,17 +231,3 @@ def test_backbone_same_outputs_and_gradients_as_plain(kwargs):
 def test_module_copy_and_repr_keep_lean_flag():
     module = TemporalShift(nn.Conv2d(8, 8, 1), 4, 4, lean=False)
     assert 'lean=False' in repr(copy.deepcopy(module))
-
-
-def test_serial_copies_give_the_threads_back():
-    module = TemporalShift(nn.Conv2d(8, 4, 1), 4, 4)  # wants 8 channels
-    torch.set_num_threads(2)
-    try:
-        with torch.no_grad():
-            module(torch.randn(8, 8, 3, 3))
-        assert torch.get_num_threads() == 2
-        with pytest.raises(RuntimeError):
-            module(torch.randn(8, 16, 3, 3))  # the conv raises mid-shift
-        assert torch.get_num_threads() == 2
-    finally:
-        torch.set_num_threads(1)

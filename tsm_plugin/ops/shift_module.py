@@ -7,6 +7,8 @@ import torch
 from torch import nn
 
 from .lean_shift_conv import can_fuse, lean_shift_conv2d
+from .shifted_pointwise_conv import (can_run_pointwise,
+                                     shifted_pointwise_conv2d)
 from .temporal_shift import (check_shift_args, check_shift_channels,
                              check_shift_input, shifted_inplace,
                              temporal_shift, use_plain_ops)
@@ -21,10 +23,11 @@ class TemporalShift(nn.Module):
         shift_div (int): 1/shift_div of the channels move each way.
         mode (str): ``'bidirectional'`` or ``'unidirectional'``.
         lean (bool): when ``net`` is a plain ``nn.Conv2d`` (``can_fuse``),
-            make no shifted copy: shift ``x`` in place for the conv and move
-            it back, and when autograd records keep only ``x`` for backward
-            (see ``lean_shift_conv``). Bit-identical outputs and gradients;
-            ``False`` runs the plain shift then ``net``.
+            make no shifted copy. Inference: a 1x1 conv reads the shifted
+            frames where they lie (``shifted_pointwise_conv``), another conv
+            reads ``x`` shifted in place, then moved back. Training: keep only
+            ``x`` for backward (``lean_shift_conv``); bit-identical outputs and
+            gradients. ``False`` runs the plain shift then ``net``.
     """
 
     def __init__(self, net, num_segments=8, shift_div=8, mode='bidirectional',
@@ -45,7 +48,10 @@ class TemporalShift(nn.Module):
         check_shift_channels(x.shape[1], self.shift_div)
         args = (self.num_segments, self.shift_div, self.mode)
         if not torch.is_grad_enabled():
-            # Inference: the conv reads x shifted in place, then x is restored.
+            if can_run_pointwise(self.net, x):
+                return shifted_pointwise_conv2d(x, self.net.weight,
+                                                self.net.bias, *args)
+            # The conv reads x shifted in place, then x is restored.
             with shifted_inplace(x, *args) as shifted:
                 return self.net(shifted)
         if torch.is_autocast_enabled(x.device.type):

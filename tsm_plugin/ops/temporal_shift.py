@@ -13,9 +13,10 @@ stored frame after frame, as MMAction2's 2D recognizers feed them. With
 The op is linear and moves data only. Its backward is the adjoint shift (the
 same channels moved the other way), done in one pass instead of autograd's
 per-slice scatter. ``TemporalShift`` (``shift_module.py``) places it in front of
-a layer, and there mostly uses ``shifted_inplace``: only the 1/4 (1/8) of the
-channels that move are moved, in place, and moved back after the layer read
-them, so no shifted copy is made at all.
+a layer, and in front of a conv makes no shifted copy at all: it uses
+``shifted_inplace`` (only the 1/4 (1/8) of the channels that move are moved, in
+place, and moved back after the conv read them) or, for a 1x1 conv in
+inference, no move at all (``shifted_pointwise_conv.py``).
 """
 import torch
 
@@ -55,55 +56,23 @@ def _channel_offsets(channels, shift_div, mode):
     return [(0, fold, -1), (fold, channels, 0)]
 
 
-class serial:
-    """``with serial(x):`` the enclosed ops on a CPU ``x`` run on one thread.
-
-    They are small memory-bound copies. Each parallel op forks and joins the
-    OpenMP team, and on a busy machine the join waits for a descheduled
-    thread. Measured on 2 shared cores, ResNet-50 at 224: the in-place
-    frame-by-frame shifts of one forward cost 55% of the forward with 2
-    threads, 0.5% on one. Off for other devices and while tracing/compiling.
-    """
-
-    def __init__(self, x):
-        self.threads = 1
-        if x.device.type == 'cpu' and not use_plain_ops():
-            self.threads = torch.get_num_threads()
-
-    def __enter__(self):
-        if self.threads > 1:
-            torch.set_num_threads(1)
-
-    def __exit__(self, *exc):
-        if self.threads > 1:
-            torch.set_num_threads(self.threads)
-        return False
-
-
 def _shift(x, num_segments, shift_div, mode, adjoint=False):
-    """Shifted copy of ``x`` (plain tensor ops, differentiable, traceable).
-
-    One copy of the channels that stay (parallel: it is most of the data),
-    then the moving ones (``serial``); every element is written once.
-    """
+    """Shifted copy of ``x`` (plain tensor ops, differentiable, traceable);
+    every element is written once."""
     nt, c, h, w = x.shape
     x = x.reshape(nt // num_segments, num_segments, c, h * w)
     out = torch.empty_like(x, memory_format=torch.contiguous_format)
-    moves = []
     for first, last, offset in _channel_offsets(c, shift_div, mode):
         src, dst = x[:, :, first:last], out[:, :, first:last]
+        offset = -offset if adjoint else offset
         if offset == 0:
             dst.copy_(src)
-        else:
-            moves.append((src, dst, -offset if adjoint else offset))
-    with serial(x):
-        for src, dst, offset in moves:
-            if offset > 0:  # frame t reads t+1; the last frame reads zeros
-                dst[:, :-1].copy_(src[:, 1:])
-                dst[:, -1:].zero_()
-            else:  # frame t reads t-1; the first frame reads zeros
-                dst[:, 1:].copy_(src[:, :-1])
-                dst[:, :1].zero_()
+        elif offset > 0:  # frame t reads t+1; the last frame reads zeros
+            dst[:, :-1].copy_(src[:, 1:])
+            dst[:, -1:].zero_()
+        else:  # frame t reads t-1; the first frame reads zeros
+            dst[:, 1:].copy_(src[:, :-1])
+            dst[:, :1].zero_()
     return out.view(nt, c, h, w)
 
 
@@ -122,7 +91,7 @@ def _shift_(x, num_segments, shift_div, mode, adjoint=False, padded=None):
     torch refuses an overlapping copy, so a fold cannot move in one op:
     - CPU: frame by frame, in the order that reads each frame before it is
       overwritten, keeping the frame pushed out: each moving element is
-      copied once, no other allocation (T+1 small ops per fold, ``serial``).
+      copied once, no other allocation (T+1 small ops per fold).
     - Other devices (kernel launches cost more than bytes), or ``padded``:
       a copy of the moving channels padded with a zero frame at each end,
       read back shifted through one strided view (3 ops, whatever T is).
@@ -138,16 +107,14 @@ def _shift_(x, num_segments, shift_div, mode, adjoint=False, padded=None):
     if padded or (padded is None and x.device.type != 'cpu'):
         copy = _shift_padded_(moving, offsets[0])
         return lambda: moving.copy_(copy[:, :, 1:-1].transpose(1, 2))
-    with serial(x):
-        folds = []
-        for group, offset in enumerate(offsets):
-            frames = moving[:, :, group].unbind(1)  # all frame views at once
-            folds.append((frames, offset, _move_frames_(frames, offset)))
+    folds = []
+    for group, offset in enumerate(offsets):
+        frames = moving[:, :, group].unbind(1)  # all frame views at once
+        folds.append((frames, offset, _move_frames_(frames, offset)))
 
     def undo():
-        with serial(x):
-            for frames, offset, lost in folds:
-                _move_frames_(frames, -offset, fill=lost)
+        for frames, offset, lost in folds:
+            _move_frames_(frames, -offset, fill=lost)
 
     return undo
 
