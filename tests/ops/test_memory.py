@@ -40,9 +40,12 @@ def saved_activation_bytes(model, x):
     return sum(storages.values())
 
 
+# 32 px: every shifted conv runs the in-place shift (lean_shift_conv); 64 px:
+# layer1's (16x16 maps) run as products (shifted_pointwise_conv).
+@pytest.mark.parametrize('size', [32, 64])
 @pytest.mark.parametrize('mode', ['bidirectional', 'unidirectional'])
-def test_r50_blockres_keeps_no_extra_activation(mode):
-    x = torch.randn(8, 3, 32, 32)
+def test_r50_blockres_keeps_no_extra_activation(mode, size):
+    x = torch.randn(8, 3, size, size)
     tsn = saved_activation_bytes(ResNetTSM(50, is_shift=False), x)
     lean = saved_activation_bytes(ResNetTSM(50, shift_mode=mode), x)
     assert lean / tsn <= 1.01

@@ -8,7 +8,7 @@ from torch import nn
 
 from .lean_shift_conv import can_fuse, lean_shift_conv2d
 from .shifted_pointwise_conv import (can_run_pointwise,
-                                     shifted_pointwise_conv2d)
+                                     shifted_pointwise_conv2d_autograd)
 from .temporal_shift import (check_shift_args, check_shift_channels,
                              check_shift_input, shifted_inplace,
                              temporal_shift, use_plain_ops)
@@ -23,11 +23,12 @@ class TemporalShift(nn.Module):
         shift_div (int): 1/shift_div of the channels move each way.
         mode (str): ``'bidirectional'`` or ``'unidirectional'``.
         lean (bool): when ``net`` is a plain ``nn.Conv2d`` (``can_fuse``),
-            make no shifted copy. Inference: a 1x1 conv reads the shifted
-            frames where they lie (``shifted_pointwise_conv``), another conv
-            reads ``x`` shifted in place, then moved back. Training: keep only
-            ``x`` for backward (``lean_shift_conv``); bit-identical outputs and
-            gradients. ``False`` runs the plain shift then ``net``.
+            make no shifted copy and keep only ``x`` for backward. A 1x1 conv
+            on a large enough CPU map reads the shifted frames where they lie
+            (``shifted_pointwise_conv``; equal up to float rounding); another
+            conv reads ``x`` shifted in place, then moved back
+            (``lean_shift_conv``; bit-identical). ``False`` runs the plain
+            shift then ``net``.
     """
 
     def __init__(self, net, num_segments=8, shift_div=8, mode='bidirectional',
@@ -47,15 +48,16 @@ class TemporalShift(nn.Module):
         check_shift_input(x, self.num_segments)
         check_shift_channels(x.shape[1], self.shift_div)
         args = (self.num_segments, self.shift_div, self.mode)
+        # Autocast does not reach inside our autograd functions.
+        autocast = torch.is_autocast_enabled(x.device.type)
+        if not autocast and can_run_pointwise(self.net, x):
+            # A 1x1 conv reads the shifted frames where they lie.
+            return shifted_pointwise_conv2d_autograd(x, self.net, *args)
         if not torch.is_grad_enabled():
-            if can_run_pointwise(self.net, x):
-                return shifted_pointwise_conv2d(x, self.net.weight,
-                                                self.net.bias, *args)
             # The conv reads x shifted in place, then x is restored.
             with shifted_inplace(x, *args) as shifted:
                 return self.net(shifted)
-        if torch.is_autocast_enabled(x.device.type):
-            # Autocast does not reach inside an autograd.Function: plain path.
+        if autocast:
             return self.net(temporal_shift(x, *args))
         return lean_shift_conv2d(x, self.net, *args)
 
