@@ -15,8 +15,8 @@ same channels moved the other way), done in one pass instead of autograd's
 per-slice scatter. ``TemporalShift`` (``shift_module.py``) places it in front of
 a layer, and in front of a conv makes no shifted copy at all: it uses
 ``shifted_inplace`` (only the 1/4 (1/8) of the channels that move are moved, in
-place, and moved back after the conv read them) or, for a 1x1 conv in
-inference, no move at all (``shifted_pointwise_conv.py``).
+place, and moved back after the conv read them) or, for a 1x1 conv, no move
+at all (``shifted_pointwise_conv.py``).
 """
 import torch
 
