@@ -115,13 +115,15 @@ def test_saves_only_the_input_and_weight():
 def test_takes_only_what_it_computes_exactly():
     big = torch.randn(8, 16, SIDE, SIDE)
     assert can_run_pointwise(nn.Conv2d(16, 8, 1), big)
-    assert can_run_pointwise(nn.Conv2d(16, 8, 1, bias=False), big.double())
+    assert can_run_pointwise(nn.Conv2d(16, 8, 1, bias=False).double(),
+                             big.double())
     for conv in (nn.Conv2d(16, 8, 3, padding=1), nn.Conv2d(16, 8, 1, stride=2),
                  nn.Conv2d(16, 8, 1, padding=1), nn.Conv2d(16, 8, 1, groups=2)):
         assert not can_run_pointwise(conv, big), conv
     conv = nn.Conv2d(16, 8, 1)
     assert not can_run_pointwise(conv, big.to(memory_format=torch.channels_last))
     assert not can_run_pointwise(conv, big.bfloat16())
+    assert not can_run_pointwise(conv, big.double())  # float weight
     assert not can_run_pointwise(conv, torch.randn(8, 16, 9, 11))  # 99 pixels
     assert MIN_PIXELS == SIDE * SIDE
 

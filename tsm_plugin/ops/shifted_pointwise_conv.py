@@ -37,6 +37,7 @@ def can_run_pointwise(conv, x):
             and tuple(conv.padding) == (0, 0) and conv.groups == 1
             and x.device.type == 'cpu' and x.is_contiguous()
             and x.dtype in (torch.float32, torch.float64)
+            and x.dtype == conv.weight.dtype  # else conv's own error
             and x.shape[2] * x.shape[3] >= MIN_PIXELS)
 
 
