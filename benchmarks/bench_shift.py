@@ -19,11 +19,11 @@ Timings: all in one process, on ``--threads`` threads, the variants take turns
 in rounds (order rotating); a time is the median over rounds, a ratio the
 median over rounds of the ratio within the round (the load of other workers
 drifts between rounds). Wall-clock, and the process's CPU time over all its
-threads (the work done, without the time spent waiting for a core). Then the same ratios for
-8/16/32 segments at 112 and 224 pixels.
+threads (the work done, without the time spent waiting for a core). Then the
+same ratios for 8/16/32 segments at 112 and 224 pixels.
 
-    python benchmarks/bench_shift.py --out benchmarks/results   # make bench, ~11 min
-    python benchmarks/bench_shift.py --quick                    # ~2 min
+    python benchmarks/bench_shift.py --out benchmarks/results   # make bench, ~6 min
+    python benchmarks/bench_shift.py --quick                    # ~1 min
 
 Writes ``bench_shift.md`` and ``bench_shift.csv`` under ``--out``.
 
@@ -159,10 +159,9 @@ def shifted_convs(tsn, x):
     return convs, inputs
 
 
-def op_costs(tsn, x, num_segments, reps):
+def op_costs(inputs, num_segments, reps):
     """Shift ops on the shifted convs' inputs, against ``clone()``: median
     seconds and paired ratio to clone()."""
-    _, inputs = shifted_convs(tsn, x)
 
     def inplace_and_back():
         for t in inputs:
@@ -185,10 +184,9 @@ def op_costs(tsn, x, num_segments, reps):
         len(inputs), mb
 
 
-def shifted_conv_costs(tsn, x, num_segments, reps):
+def shifted_conv_costs(convs, inputs, num_segments, reps):
     """The shifted convs in inference, against the same convs unshifted (what
     TSN runs): median seconds and paired ratio to TSN's convs."""
-    convs, inputs = shifted_convs(tsn, x)
     pairs = list(zip(convs, inputs))
     wrapped = [(TemporalShift(conv, num_segments, 8), t) for conv, t in pairs]
 
@@ -342,21 +340,29 @@ def main():
                              ratio=None))
     emit()
 
+    def costs_table(section, base, costs):
+        """``costs``: ``{name: (seconds, ratio to base)}``."""
+        emit(f'| {section} | time (ms) | ratio to {base} | share of TSN '
+             'inference |')
+        emit('|---|---|---|---|')
+        for name, (seconds, ratio) in costs.items():
+            share = seconds / rows[TSN]['inference_s'][0]
+            emit(f'| {name} | {seconds * 1e3:.1f} | {ratio:.3f} | '
+                 f'{share:.1%} |')
+            csv_rows.append(dict(section=section, segments=t, size=size,
+                                 variant=name, metric='time_s', value=seconds,
+                                 ratio=ratio))
+        emit()
+
     # The op alone.
-    ops, count, mb = op_costs(tsn, x, t, args.op_reps)
+    shifted, inputs = shifted_convs(tsn, x)
+    ops, count, mb = op_costs(inputs, t, args.op_reps)
     emit(f'## The shift op alone ({count} tensors: the inputs of the shifted '
          f'convs above, {mb:.0f} MB; {args.op_reps} rounds)')
     emit()
-    emit('| op | time (ms) | ratio to clone() | share of TSN inference |')
-    emit('|---|---|---|---|')
-    for name, (seconds, ratio) in ops.items():
-        share = seconds / rows[TSN]['inference_s'][0]
-        emit(f'| {name} | {seconds * 1e3:.1f} | {ratio:.3f} | {share:.1%} |')
-        csv_rows.append(dict(section='op', segments=t, size=size, variant=name,
-                             metric='time_s', value=seconds, ratio=ratio))
-    emit()
+    costs_table('op', 'clone()', ops)
 
-    convs = shifted_conv_costs(tsn, x, t, args.op_reps)
+    convs = shifted_conv_costs(shifted, inputs, t, args.op_reps)
     emit(f'## The shifted convs in inference ({count} conv1s, {args.op_reps} '
          'rounds)')
     emit()
@@ -367,16 +373,8 @@ def main():
          'the gap to it is what the shift itself costs; the gap from it to TSN '
          'is the products vs oneDNN\'s conv.')
     emit()
-    emit('| convs | time (ms) | ratio to TSN | share of TSN inference |')
-    emit('|---|---|---|---|')
-    for name, (seconds, ratio) in convs.items():
-        share = seconds / rows[TSN]['inference_s'][0]
-        emit(f'| {name} | {seconds * 1e3:.1f} | {ratio:.3f} | {share:.1%} |')
-        csv_rows.append(dict(section='shifted convs', segments=t, size=size,
-                             variant=name, metric='time_s', value=seconds,
-                             ratio=ratio))
-    emit()
-    del tsn, x
+    costs_table('shifted convs', 'TSN', convs)
+    del tsn, x, shifted, inputs
 
     # Scaling.
     if not args.no_scaling:
