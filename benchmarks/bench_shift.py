@@ -59,7 +59,9 @@ from tsm_plugin.ops.temporal_shift import shifted_inplace  # noqa: E402
 TSN, TSN_AGAIN, MMA, PLUGIN, PLAIN = (
     'TSN', 'TSN, a second copy', 'MMAction2', 'plugin',
     'plugin lean_shift=False')
-CLONE = 'x.clone()'
+CLONE, OP_MMA, OP_COPY, OP_INPLACE = (
+    'x.clone()', 'MMAction2 TemporalShift.shift', 'plugin temporal_shift',
+    'plugin in place + restore (inside TemporalShift)')
 
 
 def build_models(num_segments, variants):
@@ -170,11 +172,10 @@ def op_costs(inputs, num_segments, reps):
 
     fns = {
         CLONE: lambda: [t.clone() for t in inputs],
-        'MMAction2 TemporalShift.shift': lambda: [
+        OP_MMA: lambda: [
             MMAction2Shift.shift(t, num_segments, 8) for t in inputs],
-        'plugin temporal_shift': lambda: [
-            temporal_shift(t, num_segments, 8) for t in inputs],
-        'plugin in place + restore (inside TemporalShift)': inplace_and_back,
+        OP_COPY: lambda: [temporal_shift(t, num_segments, 8) for t in inputs],
+        OP_INPLACE: inplace_and_back,
     }
     with torch.no_grad():
         times, _ = interleaved(fns, reps)
@@ -214,7 +215,7 @@ def shifted_conv_costs(convs, inputs, num_segments, reps):
                    paired_ratio(times, name, 'TSN: conv(x)')) for name in fns}
 
 
-def measure(num_segments, size, variants, reps, train_reps, with_train=True):
+def measure(num_segments, size, variants, reps, train_reps):
     """``{variant: {metric: (value, ratio to TSN)}}``, the TSN's timing noise
     and the times of every round."""
     models = build_models(num_segments, variants)
@@ -226,10 +227,8 @@ def measure(num_segments, size, variants, reps, train_reps, with_train=True):
         rows[name]['memory_mb'] = (memory[name] / 2**20,
                                    memory[name] / memory[TSN])
     noise, rounds = {}, []
-    runs = [('inference', inference, reps, False)]
-    if with_train:
-        runs.append(('train', train_step, train_reps, True))
-    for metric, step, n, train in runs:
+    for metric, step, n, train in (('inference', inference, reps, False),
+                                   ('train', train_step, train_reps, True)):
         for model in models.values():
             model.train(train)
         wall, cpu = interleaved({name: (lambda m=m: step(m, x))
@@ -261,7 +260,7 @@ def cpu_name():
 
 
 def fmt(value, digits=3):
-    return '-' if value is None else f'{value:.{digits}f}'
+    return f'{value:.{digits}f}'
 
 
 def main():
@@ -382,29 +381,39 @@ def main():
         if args.quick:
             grid = [(16, 112), (32, 112)]
         emit(f'## Scaling: ratios to TSN ({args.scaling_reps} rounds each; '
-             'train step at 112 only)')
+             f'the shift ops: {2 * args.scaling_reps} rounds, ratios to '
+             'clone())')
         emit()
         emit('Timing cells: wall-clock / process CPU.')
         emit()
         emit('| segments | size | memory MMAction2 | memory plugin | '
              'inference MMAction2 | inference plugin | train MMAction2 | '
-             'train plugin |')
-        emit('|---|---|---|---|---|---|---|---|')
+             'train plugin | op MMAction2 | op plugin in place | '
+             'op plugin temporal_shift |')
+        emit('|---|---|---|---|---|---|---|---|---|---|---|')
         for t, size in grid:
-            scaling, _, _, _, _ = measure(
+            scaling, tsn, x, _, _ = measure(
                 t, size, [TSN, MMA, PLUGIN], args.scaling_reps,
-                args.scaling_reps, with_train=size <= 112)
+                args.scaling_reps)
+            ops, _, _ = op_costs(shifted_convs(tsn, x)[1], t,
+                                 2 * args.scaling_reps)
+            del tsn, x
             cells = [fmt(scaling[name]['memory_mb'][1]) for name in (MMA, PLUGIN)]
-            cells += [f'{fmt(scaling[name].get(key, (0, None))[1])} / '
-                      f'{fmt(scaling[name].get(key[:-2] + "_cpu_s", (0, None))[1])}'
+            cells += [f'{fmt(scaling[name][key][1])} / '
+                      f'{fmt(scaling[name][key[:-2] + "_cpu_s"][1])}'
                       for key in ('inference_s', 'train_s')
                       for name in (MMA, PLUGIN)]
+            cells += [fmt(ops[name][1]) for name in (OP_MMA, OP_INPLACE, OP_COPY)]
             emit(f'| {t} | {size} | ' + ' | '.join(cells) + ' |')
             for name in (TSN, MMA, PLUGIN):
                 for key, (value, ratio) in scaling[name].items():
                     csv_rows.append(dict(
                         section='scaling', segments=t, size=size,
                         variant=name, metric=key, value=value, ratio=ratio))
+            for name, (value, ratio) in ops.items():
+                csv_rows.append(dict(section='scaling op', segments=t,
+                                     size=size, variant=name, metric='time_s',
+                                     value=value, ratio=ratio))
         emit()
 
     emit(f'Total {time.time() - started:.0f} s; load average '
