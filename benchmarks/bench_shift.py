@@ -263,7 +263,7 @@ def fmt(value, digits=3):
     return f'{value:.{digits}f}'
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--out', default='benchmarks/results')
     parser.add_argument('--threads', type=int, default=2)
@@ -277,10 +277,14 @@ def main():
     parser.add_argument('--quick', action='store_true',
                         help='fewer repetitions, smaller scaling grid')
     parser.add_argument('--no-scaling', action='store_true')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.quick:
         args.reps, args.train_reps, args.op_reps = 3, 2, 5
         args.scaling_reps = 2
+    for name in ('reps', 'train_reps', 'op_reps', 'scaling_reps'):
+        if getattr(args, name) < 2:  # the noise figure needs quartiles
+            parser.error(f'--{name.replace("_", "-")} must be >= 2, got '
+                         f'{getattr(args, name)}')
     torch.set_num_threads(args.threads)
     MMLogger.get_instance('mmengine').setLevel(logging.ERROR)
     started = time.time()

@@ -1,0 +1,39 @@
+"""`make bench` keeps working: a tiny run writes both tables, and its memory
+figures (exact, unlike the timings, which are not checked) are right."""
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / 'benchmarks' / 'bench_shift.py'
+
+
+def run_bench(tmp_path, *args):
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), '--out', str(tmp_path), *args],
+        capture_output=True, text=True, cwd=ROOT)
+
+
+def test_tiny_run_writes_tables_with_exact_memory(tmp_path):
+    result = run_bench(tmp_path, '--size', '64', '--reps', '2',
+                       '--train-reps', '2', '--op-reps', '2', '--no-scaling')
+    assert result.returncode == 0, result.stderr[-2000:]
+    table = (tmp_path / 'bench_shift.md').read_text()
+    for row in ('| TSN |', '| MMAction2 |', '| plugin |',
+                '| plugin lean_shift=False |', '| x.clone() |',
+                '| plugin: TemporalShift(conv)(x) |'):
+        assert row in table
+    with open(tmp_path / 'bench_shift.csv') as f:
+        memory = {r['variant']: float(r['ratio']) for r in csv.DictReader(f)
+                  if r['section'] == 'main' and r['metric'] == 'memory_mb'}
+    assert memory['TSN'] == memory['TSN, a second copy'] == 1.0
+    assert memory['plugin'] <= 1.01
+    assert memory['MMAction2'] > 1.2 and memory['plugin lean_shift=False'] > 1.2
+
+
+def test_too_few_rounds_is_refused(tmp_path):
+    result = run_bench(tmp_path, '--reps', '1')
+    assert result.returncode == 2
+    assert '--reps must be >= 2, got 1' in result.stderr
+    assert not (tmp_path / 'bench_shift.md').exists()
