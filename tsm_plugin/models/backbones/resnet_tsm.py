@@ -86,7 +86,9 @@ class ResNetTSM(ResNet):
             the local torch hub cache) when ``pretrained2d``; else a checkpoint
             of this backbone, loaded as it is.
         pretrained2d (bool): ``pretrained`` holds 2D torchvision weights.
-        lean_shift (bool): keep no shifted copy for backward (same results).
+        lean_shift (bool): make no shifted copy and keep none for backward
+            (same results, up to float rounding for 1x1 convs; see
+            ``ops.TemporalShift``).
         **kwargs: every argument of MMAction2's ``ResNet`` (``frozen_stages``,
             ``norm_eval``, ``partial_bn``, ``with_cp``, ``out_indices``, ...).
     """
