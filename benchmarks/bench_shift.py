@@ -55,6 +55,7 @@ from tsm_plugin.ops import TemporalShift, temporal_shift  # noqa: E402
 from tsm_plugin.ops.shifted_pointwise_conv import (  # noqa: E402
     MIN_PIXELS, can_run_pointwise, shifted_pointwise_conv2d)
 from tsm_plugin.ops.temporal_shift import shifted_inplace  # noqa: E402
+from tsm_plugin.saved_memory import saved_activation_bytes  # noqa: E402
 
 TSN, TSN_AGAIN, MMA, PLUGIN, PLAIN = (
     'TSN', 'TSN, a second copy', 'MMAction2', 'plugin',
@@ -86,26 +87,6 @@ def build_models(num_segments, variants):
         model.load_state_dict(
             {k: weights[unwrapped_name(k)] for k in model.state_dict()})
     return models
-
-
-def saved_activation_bytes(model, x):
-    """Bytes autograd keeps for backward after one training forward."""
-    model.train()
-    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
-    storages = {}
-
-    def pack(t):
-        storage = t.untyped_storage()
-        if storage.data_ptr() not in params:
-            storages[storage.data_ptr()] = storage.nbytes()
-        # Not t itself: a saved output would hold its own grad_fn, a cycle
-        # through C++ that keeps the whole graph alive after the forward.
-        return t.detach()
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = model(x)
-    del out
-    return sum(storages.values())
 
 
 def inference(model, x):

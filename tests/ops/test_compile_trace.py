@@ -17,14 +17,7 @@ BACKENDS = ['aot_eager'] + (
     ['inductor'] if os.environ.get('TSM_TEST_INDUCTOR') == '1' else [])
 
 
-@pytest.fixture(autouse=True, scope='module')
-def _one_thread():
-    # Small tensors: on the shared 2-core machines one thread runs these tests
-    # ~5x faster than two (OpenMP joins wait for descheduled threads).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')  # conftest.py
 
 
 def forward_backward(fn, x):

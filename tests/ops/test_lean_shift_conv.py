@@ -17,14 +17,7 @@ from tsm_plugin.ops.lean_shift_conv import can_fuse
 ts = sys.modules['tsm_plugin.ops.temporal_shift']
 
 
-@pytest.fixture(autouse=True, scope='module')
-def _one_thread():
-    # Small tensors: on the shared 2-core machines one thread runs these tests
-    # ~5x faster than two (OpenMP joins wait for descheduled threads).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')  # conftest.py
 
 CONVS = [  # (in, out, kernel, stride, padding, dilation, groups, bias)
     (16, 8, 1, 1, 0, 1, 1, False),

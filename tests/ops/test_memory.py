@@ -10,34 +10,10 @@ import torch
 from mmaction.models import ResNetTSM as MMAction2ResNetTSM
 
 from tsm_plugin.models.backbones.resnet_tsm import ResNetTSM
+from tsm_plugin.saved_memory import saved_activation_bytes
 
 
-@pytest.fixture(autouse=True, scope='module')
-def _one_thread():
-    # Small tensors: on the shared 2-core machines one thread runs these tests
-    # ~5x faster than two (OpenMP joins wait for descheduled threads).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def saved_activation_bytes(model, x):
-    model.train()
-    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
-    storages = {}
-
-    def pack(t):
-        storage = t.untyped_storage()
-        if storage.data_ptr() not in params:
-            storages[storage.data_ptr()] = storage.nbytes()
-        # Not t itself: a saved output would hold its own grad_fn, a cycle
-        # through C++ that keeps the whole graph alive after the forward.
-        return t.detach()
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        model(x)
-    return sum(storages.values())
+pytestmark = pytest.mark.usefixtures('one_thread')  # conftest.py
 
 
 # 32 px: every shifted conv runs the in-place shift (lean_shift_conv); 64 px:
