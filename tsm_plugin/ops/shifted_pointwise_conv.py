@@ -112,7 +112,8 @@ class _ShiftedPointwiseConv2d(torch.autograd.Function):
             grad_x.zero_()  # a fold shifted out entirely (one frame)
         for clip, clip_grad, clip_grad_x in zip(
                 _frames(x, num_segments), grad_frames,
-                _frames(grad_x, num_segments) if needs_x else grad_frames):
+                _frames(grad_x, num_segments) if needs_x
+                else [None] * len(grad_frames)):
             for first, last, read, written in groups:
                 g = clip_grad[written]
                 if needs_x:  # to the frames the fold was read from
