@@ -19,6 +19,7 @@ place, and moved back after the conv read them) or, for a 1x1 conv, no move
 at all (``shifted_pointwise_conv.py``).
 """
 import torch
+import torch.nn.functional as F
 
 SHIFT_MODES = ('bidirectional', 'unidirectional')
 
@@ -57,23 +58,21 @@ def _channel_offsets(channels, shift_div, mode):
 
 
 def _shift(x, num_segments, shift_div, mode, adjoint=False):
-    """Shifted copy of ``x`` (plain tensor ops, differentiable, traceable);
-    every element is written once."""
+    """Shifted copy of ``x`` from out-of-place ops only (slices, ``F.pad``,
+    ``torch.cat``): differentiable, and traced/exported as data flow (slice
+    copies into an empty tensor export to ONNX as wrong constants)."""
     nt, c, h, w = x.shape
     x = x.reshape(nt // num_segments, num_segments, c, h * w)
-    out = torch.empty_like(x, memory_format=torch.contiguous_format)
+    parts = []
     for first, last, offset in _channel_offsets(c, shift_div, mode):
-        src, dst = x[:, :, first:last], out[:, :, first:last]
+        part = x[:, :, first:last]
         offset = -offset if adjoint else offset
-        if offset == 0:
-            dst.copy_(src)
-        elif offset > 0:  # frame t reads t+1; the last frame reads zeros
-            dst[:, :-1].copy_(src[:, 1:])
-            dst[:, -1:].zero_()
-        else:  # frame t reads t-1; the first frame reads zeros
-            dst[:, 1:].copy_(src[:, :-1])
-            dst[:, :1].zero_()
-    return out.view(nt, c, h, w)
+        if offset > 0:  # frame t reads t+1; the last frame reads zeros
+            part = F.pad(part[:, 1:], (0, 0, 0, 0, 0, 1))
+        elif offset < 0:  # frame t reads t-1; the first frame reads zeros
+            part = F.pad(part[:, :-1], (0, 0, 0, 0, 1, 0))
+        parts.append(part)
+    return torch.cat(parts, 2).view(nt, c, h, w)
 
 
 def can_shift_inplace(x):
