@@ -10,6 +10,8 @@ stack_fixes.apply_all()
 from .ops import TemporalShift, temporal_shift  # noqa: E402
 from .models import Recognizer2D, ResNetTSM, TSMHead  # noqa: E402
 from .registry import MODELS  # noqa: E402
+# VideoDataset naming bad videos by file and line (MMAction2's registry entry)
+from . import datasets  # noqa: E402,F401
 
 __version__ = '0.1.0'
 __all__ = ['MODELS', 'Recognizer2D', 'ResNetTSM', 'TSMHead', 'TemporalShift', 'temporal_shift']
