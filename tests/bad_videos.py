@@ -22,6 +22,7 @@ MALFORMED = {
     3: '3 fields',
     4: 'empty line',
 }
+LABEL_OUT_OF_RANGE = 5  # well-formed line of MALFORMED_LIST, label 7 of 2
 
 
 def listed_video(root, split, line):
@@ -48,5 +49,5 @@ def make_bad_dataset(root):
     os.remove(paths['missing'])
     good = os.path.relpath(listed_video(root, 'test', 1), root)
     with open(os.path.join(root, MALFORMED_LIST), 'w') as f:
-        f.write(f'{good} 0\n{good} x\n{good}  1\n\n')
+        f.write(f'{good} 0\n{good} x\n{good}  1\n\n{good} 7\n')
     return paths
