@@ -18,7 +18,7 @@ REASONS = {
     'empty': 'empty file (0 bytes)',
     'random_bytes': 'cannot open: RuntimeError: Error reading 3000 bytes',
     'no_frames': 'cannot open: DECORDError',
-    'too_short': '4 frames, fewer than the 8 the sampler needs',
+    'too_short': 'only 4 frames, at least 8 needed',
     'missing': 'file not found',
 }
 
@@ -69,7 +69,7 @@ def test_good_split_passes_and_min_frames_applies(bad_root, capsys):
     assert check_data.main([*args[:-4], '--min-frames', '9',
                             *args[-4:]]) == 1
     report = capsys.readouterr().out.split('bad entries:\n')[1]
-    assert report.count('8 frames, fewer than the 9 the sampler needs') == 2
+    assert report.count('only 8 frames, at least 9 needed') == 2
 
 
 def test_bad_arguments_refused(capsys):

@@ -37,7 +37,7 @@ SPLITS = ('train', 'val', 'test')
 
 
 class BadEntry(NamedTuple):
-    split: str
+    split: str  # or splits, 'val, test', for a line of a list they share
     ann_file: str
     line: int
     video: str  # the path, or the line's text when it is malformed
@@ -130,8 +130,7 @@ def check_video(path, probe, min_frames):
     if not total:
         return f'{total} frames'
     if total < min_frames:
-        return (f'{total} frames, fewer than the {min_frames} the sampler '
-                'needs')
+        return f'only {total} frames, at least {min_frames} needed'
     if probe.decode is None:
         return None
     indices = sorted({0, total // 2, total - 1})
@@ -217,6 +216,11 @@ def collect(cfg, splits, min_frames=None):
             needed = frames_needed(sampler) if min_frames is None \
                 else min_frames
             ann_file = dataset.ann_file
+            if is_local(ann_file) and not os.path.isfile(ann_file):
+                raise FileNotFoundError(
+                    f'{split}: the annotation list {ann_file} does not exist '
+                    f'(set {split}_dataloader.dataset.ann_file or data_root '
+                    'with --cfg-options)')
             entries, bad_lines = read_annotations(
                 ann_file, dataset.delimiter, dataset.multi_class)
             bad += [BadEntry(split, ann_file, b.line, repr(b.text),
@@ -234,7 +238,8 @@ def collect(cfg, splits, min_frames=None):
                     (split, ann_file, entry.line))
             summary.append(
                 f'{split}: {ann_file}: {len(entries) + len(bad_lines)} lines; '
-                f'{type(sampler).__name__} needs >= {needed} frames; '
+                f'{type(sampler).__name__} needs >= '
+                f'{frames_needed(sampler)} frames, checking >= {needed}; '
                 f'opened with {", ".join(type(t).__name__ for t in probe.init)}'
                 f'{", " + type(probe.decode).__name__ if probe.decode else ""}')
     return bad, tasks, occurrences, summary
@@ -265,6 +270,18 @@ def check_videos(tasks, workers, progress=True):
             if reason:
                 bad[path, key] = reason
     return bad
+
+
+def merge_splits(bad):
+    """One entry per bad line of a list that several splits share, naming
+    them all; ordered by split, list and line."""
+    splits = {}
+    for b in bad:
+        splits.setdefault(b._replace(split=''), []).append(b.split)
+    merged = [b._replace(split=', '.join(sorted(set(names), key=SPLITS.index)))
+              for b, names in splits.items()]
+    return sorted(merged, key=lambda b: (SPLITS.index(b.split.split(',')[0]),
+                                         b.ann_file, b.line))
 
 
 def parse_args(argv=None):
@@ -306,8 +323,12 @@ def main(argv=None):
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmaction'))
-    bad, tasks, occurrences, summary = collect(cfg, args.split,
-                                               args.min_frames)
+    try:
+        bad, tasks, occurrences, summary = collect(cfg, args.split,
+                                                   args.min_frames)
+    except (FileNotFoundError, ValueError) as error:
+        print(f'check_data: {error}', file=sys.stderr)
+        return 2
     print('\n'.join(summary))
     start = time.perf_counter()
     bad_videos = check_videos(tasks, args.workers, not args.no_progress)
@@ -317,7 +338,7 @@ def main(argv=None):
     for task, reason in bad_videos.items():
         bad += [BadEntry(split, ann_file, line, task[0], reason)
                 for split, ann_file, line in occurrences[task]]
-    bad.sort(key=lambda b: (SPLITS.index(b.split), b.ann_file, b.line))
+    bad = merge_splits(bad)
     if args.out:
         with open(args.out, 'w') as f:
             f.writelines('\t'.join(map(str, b)) + '\n' for b in bad)
