@@ -1,14 +1,20 @@
 """``python -m tsm_plugin.check_data``: every broken entry of a config's
 data sets named by list, line, path and reason; exit status 1 when any."""
+import faulthandler
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from bad_videos import (BROKEN, LABEL_OUT_OF_RANGE, MALFORMED,
-                        MALFORMED_LIST, make_bad_dataset)
-from mmaction.datasets.transforms import (DenseSampleFrames, SampleFrames,
-                                          UniformSample)
+                        MALFORMED_LIST, listed_video, make_bad_dataset)
+from mmaction.datasets.transforms import (DecordInit, DenseSampleFrames,
+                                          SampleFrames, UniformSample)
+from mmaction.registry import TRANSFORMS
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
 
 from tsm_plugin import check_data
 
@@ -87,3 +93,39 @@ def test_bad_arguments_refused(capsys):
     (UniformSample(clip_len=16), 16)])
 def test_frames_needed(sampler, frames):
     assert check_data.frames_needed(sampler) == frames
+
+
+@TRANSFORMS.register_module(force=True)
+class SegfaultingDecordInit(DecordInit):
+    """DecordInit whose process dies on files named in ``crash_on``, as a
+    decoder crashing on a file would kill it."""
+
+    def __init__(self, crash_on=(), **kwargs):
+        super().__init__(**kwargs)
+        self.crash_on = crash_on
+
+    def transform(self, results):
+        if results['filename'] in self.crash_on:
+            faulthandler.disable()  # pytest's: would print the stack
+            os.kill(os.getpid(), signal.SIGSEGV)
+        return super().transform(results)
+
+
+def test_a_file_that_kills_its_worker_is_named_and_nothing_lost(bad_root):
+    root, paths = bad_root
+    crasher = listed_video(root, 'train', 1)
+    cfg = Config.fromfile(DEMO_CONFIG)
+    dataset = cfg.train_dataloader.dataset
+    dataset.data_root = str(root)
+    dataset.pipeline[0] = dict(type='SegfaultingDecordInit',
+                               crash_on=[crasher])
+    init_default_scope('mmaction')
+    _, tasks, _, _ = check_data.collect(cfg, ['train'])
+    bad = {path: reason for (path, _), reason in
+           check_data.check_videos(tasks, workers=2, progress=False).items()}
+    expected = {paths[kind]: REASONS[kind] for kind, (split, _) in
+                BROKEN.items() if split == 'train'}
+    expected[crasher] = 'checking it killed the process (signal SIGSEGV)'
+    assert bad.keys() == expected.keys()
+    for path, reason in expected.items():
+        assert bad[path].startswith(reason)

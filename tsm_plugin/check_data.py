@@ -22,6 +22,7 @@ REASON``, and exits with 1 when any is bad, 0 otherwise.
 import argparse
 import multiprocessing
 import os
+import signal
 import sys
 import time
 from typing import NamedTuple
@@ -102,13 +103,23 @@ def split_probe(dataset, split):
 _PROBES = {}
 
 
-def _quiet_worker():
+# Each pool's worker slots: the item a worker is checking, -1 when idle. A
+# worker that dies (a decoder crashing on a file) leaves its item there.
+_SLOTS = None
+_SLOT = None
+
+
+def _init_worker(slots, counter):
+    global _SLOTS, _SLOT
     # decord and FFmpeg print to the C-level stderr, for a random-bytes file
     # the whole buffer; mmengine logs deprecation warnings to stdout. The
     # results come back through the pool's pipes.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
+    with counter.get_lock():
+        _SLOTS, _SLOT = slots, counter.value
+        counter.value += 1
 
 
 def check_video(path, probe, min_frames):
@@ -149,13 +160,84 @@ def check_video(path, probe, min_frames):
     return None
 
 
-def _check_task(task):
-    path, probe_key, min_frames = task
+def _check_item(item):
+    path, probe_key, min_frames = item
     try:
-        reason = check_video(path, _PROBES[probe_key], min_frames)
+        return check_video(path, _PROBES[probe_key], min_frames)
     except Exception as error:  # whatever a backend raises: name the file
-        reason = f'{type(error).__name__}: {error}'
-    return task, reason
+        return f'{type(error).__name__}: {error}'
+
+
+def _check_chunk(chunk):
+    """``[(index, reason)]`` for a chunk of ``(index, item)``, in a worker."""
+    results = []
+    for index, item in chunk:
+        _SLOTS[_SLOT] = index
+        results.append((index, _check_item(item)))
+    _SLOTS[_SLOT] = -1
+    return results
+
+
+def _report_alone(item, connection):
+    _init_worker(multiprocessing.Array('l', 1),
+                 multiprocessing.Value('i', 0))
+    connection.send(_check_item(item))
+
+
+def check_alone(item):
+    """Check one item in a process of its own; a crash is its reason."""
+    context = multiprocessing.get_context('fork')
+    reader, writer = context.Pipe(duplex=False)
+    process = context.Process(target=_report_alone, args=(item, writer))
+    process.start()
+    writer.close()
+    try:
+        reason = reader.recv()
+    except EOFError:  # the process died before it could answer
+        reason = None
+    process.join()
+    if process.exitcode:
+        code = process.exitcode
+        how = (f'signal {signal.Signals(-code).name}' if code < 0
+               else f'exit status {code}')
+        return f'checking it killed the process ({how})'
+    return reason
+
+
+def _check_in_pool(items, pending, workers, on_result):
+    """Check ``items[i]`` for ``i`` in ``pending``, calling ``on_result(i,
+    reason)``. When a worker dies, the items the pool's workers were checking
+    are checked again one process each (naming the one that kills its
+    process); returns the indices left unchecked, for a new pool."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+    context = multiprocessing.get_context('fork')
+    slots = context.Array('l', [-1] * workers)
+    size = max(1, min(16, len(pending) // (workers * 8)))
+    done = set()
+    with ProcessPoolExecutor(workers, context, _init_worker,
+                             (slots, context.Value('i', 0))) as pool:
+        futures = [pool.submit(_check_chunk,
+                               [(i, items[i]) for i in pending[k:k + size]])
+                   for k in range(0, len(pending), size)]
+        for future in as_completed(futures):
+            try:
+                results = future.result()
+            except BrokenProcessPool:
+                continue
+            for index, reason in results:
+                done.add(index)
+                on_result(index, reason)
+    if len(done) == len(pending):
+        return []
+    in_flight = {i for i in slots[:] if i >= 0} - done
+    if not in_flight:
+        raise RuntimeError('a check_data worker process died outside any '
+                           'video')
+    for index in sorted(in_flight):
+        done.add(index)
+        on_result(index, check_alone(items[index]))
+    return [i for i in pending if i not in done]
 
 
 def dataset_configs(cfg, split):
@@ -258,17 +340,19 @@ def check_videos(tasks, workers, progress=True):
     columns = (TextColumn('checking videos'), BarColumn(),
                MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn('eta'), TimeRemainingColumn())
-    with multiprocessing.get_context('fork').Pool(
-            workers, initializer=_quiet_worker) as pool, Progress(
-                *columns, console=Console(stderr=True),
-                disable=not progress) as bar:
+    with Progress(*columns, console=Console(stderr=True),
+                  disable=not progress) as bar:
         job = bar.add_task('check', total=len(items))
-        chunk = max(1, min(16, len(items) // (workers * 8)))
-        for (path, key, _), reason in pool.imap_unordered(
-                _check_task, items, chunksize=chunk):
+
+        def on_result(index, reason):
             bar.advance(job)
             if reason:
+                path, key, _ = items[index]
                 bad[path, key] = reason
+
+        pending = list(range(len(items)))
+        while pending:
+            pending = _check_in_pool(items, pending, workers, on_result)
     return bad
 
 
