@@ -429,7 +429,8 @@ def main(argv=None):
     if not bad:
         print('all videos and annotation lines are good')
         return 0
-    print(format_listing(f'{len(bad)} bad entries:', [str(b) for b in bad],
+    title = '1 bad entry:' if len(bad) == 1 else f'{len(bad)} bad entries:'
+    print(format_listing(title, [str(b) for b in bad],
                          limit=len(bad)))
     return 1
 

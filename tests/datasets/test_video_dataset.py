@@ -25,12 +25,12 @@ def bad_root(tmp_path_factory):
     return root
 
 
-def build(root, ann_file, **kwargs):
+def build(root, ann_file, pipeline=PIPELINE, **kwargs):
     """As the runner builds a stock config's dataset."""
     init_default_scope('mmaction')
     return MMACTION_DATASETS.build(dict(
         type='VideoDataset', data_root=str(root), ann_file=ann_file,
-        data_prefix=dict(video=''), pipeline=PIPELINE, **kwargs))
+        data_prefix=dict(video=''), pipeline=pipeline, **kwargs))
 
 
 def test_stock_name_builds_the_plugin_subclass():
@@ -104,3 +104,13 @@ def test_too_short_video_loads_with_repeated_frames(bad_root):
     split, line = BROKEN['too_short']
     sample = build(bad_root, f'{split}.txt')[line - 1]
     assert len(sample['imgs']) == 8 and sample['total_frames'] == 4
+
+
+def test_opencv_pipeline_names_the_video_too(bad_root):
+    split, line = BROKEN['random_bytes']
+    pipeline = [dict(type='OpenCVInit'), *PIPELINE[1:2],
+                dict(type='OpenCVDecode')]
+    dataset = build(bad_root, f'{split}.txt', pipeline)
+    with pytest.raises(BadVideoError, match=f'line {line} of .*train.txt'):
+        dataset[line - 1]
+    assert len(dataset[0]['imgs']) == 8
