@@ -139,7 +139,7 @@ def check_video(path, probe, min_frames):
         return f'cannot open: {type(error).__name__}: {error}'
     total = results.get('total_frames')
     if not total:
-        return f'{total} frames'
+        return f'no frames (frame count {total})'
     if total < min_frames:
         return f'only {total} frames, at least {min_frames} needed'
     if probe.decode is None:
