@@ -6,10 +6,11 @@ shift_div=8, bidirectional, 8 segments, one clip) as
   and ``TSN, control``: a second copy of it, timed like any variant: how far
   its ratio strays from 1 is the noise of every ratio in the run;
 - ``MMAction2``: MMAction2 1.2.0's built-in ``mmaction.models.ResNetTSM``;
-- ``plugin``: ``tsm_plugin.ResNetTSM`` as configured by default;
-- ``plugin, no fast path``: the same, with the inference fast path
-  (``ops/inplace_shift.py``) off: a shifted copy, then the conv;
-- ``plugin lean_shift=False``: a shifted copy, then the conv, also in training;
+- ``plugin``: ``tsm_plugin.ResNetTSM`` as configured by default (in
+  training the lean Function, ``ops/lean_shift_conv.py``; in inference a
+  shifted copy, then the conv);
+- ``plugin lean_shift=False``: a shifted copy, then the conv, also in training
+  (in inference the same code as ``plugin``: a second control);
 and measures, as ratios to TSN, at each ``--sizes`` (pixels):
 - activation memory kept for backward: bytes of the unique storages autograd
   saves in one training forward (``saved_tensors_hooks``, parameters skipped);
@@ -52,24 +53,12 @@ from mmengine.logging import MMLogger  # noqa: E402
 from tsm_plugin.models.backbones.resnet_tsm import (  # noqa: E402
     ResNetTSM, unwrapped_name)
 from tsm_plugin.ops import TemporalShift, temporal_shift  # noqa: E402
-from tsm_plugin.ops.inplace_shift import shifted_in_place  # noqa: E402
 from tsm_plugin.saved_memory import saved_activation_bytes  # noqa: E402
 
 SEGMENTS = 8
-TSN, CONTROL, MMA, PLUGIN, NO_FAST, PLAIN = (
-    'TSN', 'TSN, control', 'MMAction2', 'plugin', 'plugin, no fast path',
-    'plugin lean_shift=False')
-VARIANTS = [TSN, CONTROL, MMA, PLUGIN, NO_FAST, PLAIN]
-# In training the fast path is off anyway: that row would repeat 'plugin'.
-TRAIN_VARIANTS = [TSN, CONTROL, MMA, PLUGIN, PLAIN]
-
-
-class WithoutFastPath(TemporalShift):
-    """``TemporalShift`` with the inference fast path off."""
-
-    def path(self, x):
-        path = super().path(x)
-        return 'plain' if path == 'in_place' else path
+TSN, CONTROL, MMA, PLUGIN, PLAIN = (
+    'TSN', 'TSN, control', 'MMAction2', 'plugin', 'plugin lean_shift=False')
+VARIANTS = [TSN, CONTROL, MMA, PLUGIN, PLAIN]
 
 
 def build_models():
@@ -81,14 +70,10 @@ def build_models():
         MMA: lambda: MMAction2ResNetTSM(
             50, num_segments=SEGMENTS, pretrained2d=False),
         PLUGIN: lambda: ResNetTSM(50, num_segments=SEGMENTS),
-        NO_FAST: lambda: ResNetTSM(50, num_segments=SEGMENTS),
         PLAIN: lambda: ResNetTSM(50, num_segments=SEGMENTS, lean_shift=False),
     }
     torch.manual_seed(0)
     models = {name: make() for name, make in makers.items()}
-    for module in models[NO_FAST].modules():
-        if isinstance(module, TemporalShift):
-            module.__class__ = WithoutFastPath
     weights = models[TSN].state_dict()
     for model in models.values():
         # Same keys up to the wrappers' '.net' (MMAction2 uses the same names).
@@ -152,19 +137,12 @@ def shifted_convs(tsn, x):
 def op_costs(pairs, rounds):
     """The shift ops alone, against ``clone()`` of the same tensors."""
     inputs = [t for _, t in pairs]
-
-    def in_place_and_back():
-        for t in inputs:
-            with shifted_in_place(t, SEGMENTS, 8, 'bidirectional'):
-                pass
-
     fns = {
         'x.clone()': lambda: [t.clone() for t in inputs],
         'MMAction2 TemporalShift.shift': lambda: [
             MMAction2Shift.shift(t, SEGMENTS, 8) for t in inputs],
         'plugin temporal_shift': lambda: [
             temporal_shift(t, SEGMENTS, 8) for t in inputs],
-        'plugin fast path: in place and back': in_place_and_back,
     }
     with torch.no_grad():
         return ratios(interleaved(fns, rounds)[0], 'x.clone()')
@@ -172,16 +150,13 @@ def op_costs(pairs, rounds):
 
 def conv_costs(pairs, rounds):
     """The shifted convs in inference, against the same convs unshifted."""
-    fast = [(TemporalShift(conv, SEGMENTS, 8), t) for conv, t in pairs]
-    copy = [(WithoutFastPath(conv, SEGMENTS, 8), t) for conv, t in pairs]
+    wrapped = [(TemporalShift(conv, SEGMENTS, 8), t) for conv, t in pairs]
     fns = {
         'TSN: conv(x)': lambda: [conv(t) for conv, t in pairs],
         'MMAction2: conv(TemporalShift.shift(x))': lambda: [
             conv(MMAction2Shift.shift(t, SEGMENTS, 8)) for conv, t in pairs],
-        'plugin, no fast path: conv(temporal_shift(x))': lambda: [
-            module(t) for module, t in copy],
         'plugin: TemporalShift(conv)(x)': lambda: [
-            module(t) for module, t in fast],
+            module(t) for module, t in wrapped],
     }
     with torch.no_grad():
         return ratios(interleaved(fns, rounds)[0], 'TSN: conv(x)')
@@ -198,11 +173,15 @@ def cpu_name():
     return platform.machine()
 
 
-def noise_note(control):
-    """What the control row says about the run's noise."""
-    off = abs(control - 1)
-    verdict = 'within 1%' if off <= 0.01 else f'NOISY: off by {off:.1%}'
-    return f'control {control:.3f} ({verdict})'
+def noise_note(results, metric):
+    """What the control row says about the noise of ``metric``."""
+    notes = []
+    for key, clock in ((metric, 'wall-clock'), (f'{metric} CPU', 'CPU')):
+        _, ratio, spread = results[key][CONTROL]
+        off = abs(ratio - 1)
+        verdict = 'within 1%' if off <= 0.01 else f'NOISY: off by {off:.1%}'
+        notes.append(f'{clock} {ratio:.3f} ± {spread:.3f} ({verdict})')
+    return f'{metric} control ' + ', '.join(notes)
 
 
 def main(argv=None):
@@ -244,17 +223,15 @@ def main(argv=None):
         for name in names:
             cells = [f'{results[m][name][0]:.4f} | '
                      f'{results[m][name][1]:.3f} ± {results[m][name][2]:.3f}'
-                     if name in results[m] else '— | —' for m in metrics]
+                     for m in metrics]
             if extra:
                 cells.append(f'{extra[1][name][0]:.1f} | '
                              f'{extra[1][name][1]:.3f}')
             emit(f'| {name} | ' + ' | '.join(cells) + ' |')
             for m in metrics:
-                if name in results[m]:
-                    csv_rows.append(dict(zip(
-                        ('section', 'size', 'variant', 'metric', 'value',
-                         'ratio', 'spread'),
-                        (section, size, name, m, *results[m][name]))))
+                csv_rows.append(dict(zip(
+                    ('section', 'size', 'variant', 'metric', 'value', 'ratio',
+                     'spread'), (section, size, name, m, *results[m][name]))))
         emit()
 
     emit('# Temporal shift cost: TSN vs MMAction2 ResNetTSM vs tsm_plugin')
@@ -277,19 +254,19 @@ def main(argv=None):
         memory = {name: saved_activation_bytes(model, x)
                   for name, model in models.items()}
         results = {}
-        for metric, step, names, rounds, train in (
-                ('inference', inference, VARIANTS, args.rounds, False),
-                ('train step', train_step, TRAIN_VARIANTS, args.train_rounds,
-                 True)):
+        for metric, step, rounds, train in (
+                ('inference', inference, args.rounds, False),
+                ('train step', train_step, args.train_rounds, True)):
             for model in models.values():
                 model.train(train)
             wall, cpu = interleaved({name: (lambda m=models[name]: step(m, x))
-                                     for name in names}, rounds)
+                                     for name in VARIANTS}, rounds)
             results[metric] = ratios(wall, TSN)
             results[f'{metric} CPU'] = ratios(cpu, TSN)
-        emit(f'## {size}x{size}: ' + ', '.join(
-            f'{m} {noise_note(results[m][CONTROL][1])}' for m in
-            ('inference', 'train step')))
+        emit(f'## {size}x{size}')
+        emit()
+        emit(noise_note(results, 'inference') + '; '
+             + noise_note(results, 'train step') + '.')
         emit()
         mb = {name: (memory[name] / 2**20, memory[name] / memory[TSN])
               for name in VARIANTS}

@@ -24,7 +24,7 @@ def test_tiny_run_writes_tables_with_exact_memory(tmp_path):
                 '| plugin lean_shift=False |', '| x.clone() |',
                 '| plugin: TemporalShift(conv)(x) |'):
         assert row in table
-    assert '## 32x32: inference control' in table
+    assert '## 32x32\n\ninference control wall-clock' in table
     with open(tmp_path / 'bench_shift.csv') as f:
         memory = {r['variant']: float(r['ratio']) for r in csv.DictReader(f)
                   if r['section'] == 'main' and r['metric'] == 'memory MB'}

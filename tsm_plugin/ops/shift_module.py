@@ -6,7 +6,6 @@ MMAction2's and the original TSM's wrappers, so their checkpoints load as they a
 import torch
 from torch import nn
 
-from .inplace_shift import can_shift_in_place, shifted_in_place
 from .lean_shift_conv import can_fuse, lean_shift_conv2d
 from .temporal_shift import (check_shift_args, check_shift_channels,
                              check_shift_input, temporal_shift, use_plain_ops)
@@ -21,9 +20,8 @@ class TemporalShift(nn.Module):
         shift_div (int): 1/shift_div of the channels move each way.
         mode (str): ``'bidirectional'`` or ``'unidirectional'``.
         lean (bool): in front of a plain ``nn.Conv2d`` (``can_fuse``), keep
-            only ``x`` for backward (``lean_shift_conv``) and, in inference,
-            shift ``x`` in place (``inplace_shift``). Bit-identical results.
-            ``False``: always the shifted copy, then ``net``.
+            only ``x`` for backward (``lean_shift_conv``; bit-identical
+            results). ``False``: the shifted copy, then ``net``.
     """
 
     def __init__(self, net, num_segments=8, shift_div=8, mode='bidirectional',
@@ -39,27 +37,28 @@ class TemporalShift(nn.Module):
         self.lean = lean
 
     def path(self, x):
-        """How ``net(temporal_shift(x))`` runs: ``'plain'`` (a shifted copy,
-        then ``net``; also what traces and torch.compile record), ``'lean'``
-        (with autograd) or ``'in_place'`` (without)."""
-        if (not self.lean or use_plain_ops() or not can_fuse(self.net)
+        """How ``net(temporal_shift(x))`` runs: ``'lean'`` when autograd
+        records it, else ``'plain'`` (a shifted copy, then ``net``; also what
+        traces and torch.compile record).
+
+        No other fast path: the candidates measured (``x`` shifted in place
+        and back; a shifted 1x1 conv as matrix products) gained no more than
+        the noise of ``benchmarks/bench_shift.py``'s control row at 112 and
+        224 px on the CPUs they were measured on (README, Benchmark).
+        """
+        if (self.lean and torch.is_grad_enabled() and not use_plain_ops()
+                and can_fuse(self.net)
                 # autocast would not reach inside our autograd Function
-                or torch.is_autocast_enabled(x.device.type)):
-            return 'plain'
-        if torch.is_grad_enabled():
+                and not torch.is_autocast_enabled(x.device.type)):
             return 'lean'
-        return 'in_place' if can_shift_in_place(x) else 'plain'
+        return 'plain'
 
     def forward(self, x):
-        check_shift_input(x, self.num_segments)
-        check_shift_channels(x.shape[1], self.shift_div)
         args = (self.num_segments, self.shift_div, self.mode)
-        path = self.path(x)
-        if path == 'lean':
+        if self.path(x) == 'lean':
+            check_shift_input(x, self.num_segments)
+            check_shift_channels(x.shape[1], self.shift_div)
             return lean_shift_conv2d(x, self.net, *args)
-        if path == 'in_place':
-            with shifted_in_place(x, *args) as shifted:
-                return self.net(shifted)
         return self.net(temporal_shift(x, *args))
 
     def extra_repr(self):
