@@ -154,7 +154,7 @@ def test_backbone_same_outputs_and_gradients_as_reference(kwargs):
             torch.testing.assert_close(p.grad, q.grad, **tol, msg=name)
     ours.eval()
     ref.eval()
-    with torch.no_grad():  # the in-place path
+    with torch.no_grad():  # inference: the plain path
         assert torch.equal(ours(x), ref(x))
     # Without the shift the output is far off: the comparisons can fail.
     tsn = ResNetTSM(num_segments=4, is_shift=False, **kwargs).double().train()
