@@ -41,10 +41,11 @@ class TemporalShift(nn.Module):
         records it, else ``'plain'`` (a shifted copy, then ``net``; also what
         traces and torch.compile record).
 
-        No other fast path: the candidates measured (``x`` shifted in place
-        and back; a shifted 1x1 conv as matrix products) gained no more than
-        the noise of ``benchmarks/bench_shift.py``'s control row at 112 and
-        224 px on the CPUs they were measured on (README, Benchmark).
+        No other fast path (README, Benchmark): shifting ``x`` in place and
+        back gained less than the spread of ``benchmarks/bench_shift.py``'s
+        control row at 112 and 224 px; a shifted 1x1 conv as matrix products,
+        faster than oneDNN's conv on an Intel Xeon, was as fast or slower on
+        an AMD EPYC: a per-CPU kernel choice.
         """
         if (self.lean and torch.is_grad_enabled() and not use_plain_ops()
                 and can_fuse(self.net)
