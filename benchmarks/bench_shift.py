@@ -17,8 +17,8 @@ and measures, as ratios to TSN, at each ``--sizes`` (pixels):
   exact and deterministic;
 - inference: ``eval()`` + ``torch.no_grad()`` forward;
 - train step: forward + backward in ``train()`` mode;
-- the shift op alone and the shifted convs alone, in inference, on the inputs
-  of the net's shifted convs.
+- the shift op alone, on the inputs of the net's shifted convs, as a ratio to
+  ``x.clone()`` of the same tensors.
 Timings: in one process, on ``--threads`` threads, the variants take turns in
 rounds (the order rotating); a ratio is the median over rounds of the ratio to
 TSN within the round (the load of other processes drifts between rounds).
@@ -52,7 +52,7 @@ from mmaction.models.backbones.resnet_tsm import \
 from mmengine.logging import MMLogger  # noqa: E402
 from tsm_plugin.models.backbones.resnet_tsm import (  # noqa: E402
     ResNetTSM, unwrapped_name)
-from tsm_plugin.ops import TemporalShift, temporal_shift  # noqa: E402
+from tsm_plugin.ops import temporal_shift  # noqa: E402
 from tsm_plugin.saved_memory import saved_activation_bytes  # noqa: E402
 
 SEGMENTS = 8
@@ -121,8 +121,8 @@ def ratios(times, base):
     return out
 
 
-def shifted_convs(tsn, x):
-    """Every conv the plugin shifts (blockres: each conv1), with its input."""
+def shift_inputs(tsn, x):
+    """The inputs of every conv the plugin shifts (blockres: each conv1)."""
     convs = [block.conv1.conv for layer in
              (tsn.layer1, tsn.layer2, tsn.layer3, tsn.layer4) for block in layer]
     inputs = []
@@ -131,12 +131,11 @@ def shifted_convs(tsn, x):
     inference(tsn.eval(), x)
     for hook in hooks:
         hook.remove()
-    return list(zip(convs, inputs))
+    return inputs
 
 
-def op_costs(pairs, rounds):
+def op_costs(inputs, rounds):
     """The shift ops alone, against ``clone()`` of the same tensors."""
-    inputs = [t for _, t in pairs]
     fns = {
         'x.clone()': lambda: [t.clone() for t in inputs],
         'MMAction2 TemporalShift.shift': lambda: [
@@ -145,21 +144,9 @@ def op_costs(pairs, rounds):
             temporal_shift(t, SEGMENTS, 8) for t in inputs],
     }
     with torch.no_grad():
-        return ratios(interleaved(fns, rounds)[0], 'x.clone()')
-
-
-def conv_costs(pairs, rounds):
-    """The shifted convs in inference, against the same convs unshifted."""
-    wrapped = [(TemporalShift(conv, SEGMENTS, 8), t) for conv, t in pairs]
-    fns = {
-        'TSN: conv(x)': lambda: [conv(t) for conv, t in pairs],
-        'MMAction2: conv(TemporalShift.shift(x))': lambda: [
-            conv(MMAction2Shift.shift(t, SEGMENTS, 8)) for conv, t in pairs],
-        'plugin: TemporalShift(conv)(x)': lambda: [
-            module(t) for module, t in wrapped],
-    }
-    with torch.no_grad():
-        return ratios(interleaved(fns, rounds)[0], 'TSN: conv(x)')
+        wall, cpu = interleaved(fns, rounds)
+    return {'shift op': ratios(wall, 'x.clone()'),
+            'shift op CPU': ratios(cpu, 'x.clone()')}
 
 
 def cpu_name():
@@ -276,15 +263,12 @@ def main(argv=None):
             csv_rows.append(dict(section='main', size=size, variant=name,
                                  metric='memory MB', value=value, ratio=ratio,
                                  spread=0))
-        pairs = shifted_convs(models[TSN], x)
+        inputs = shift_inputs(models[TSN], x)
         del models
-        emit(f'Inference, the {len(pairs)} shifted convs alone, and their '
-             'shifts alone (ratios to `x.clone()`):')
+        emit(f'The shift op alone, on the inputs of the {len(inputs)} shifted '
+             'convs (ratios to `x.clone()` of the same tensors):')
         emit()
-        table('convs', size, 'shifted convs',
-              {'inference': conv_costs(pairs, args.op_rounds)})
-        table('ops', size, 'shift op',
-              {'inference': op_costs(pairs, args.op_rounds)})
+        table('ops', size, 'op', op_costs(inputs, args.op_rounds))
     emit(f'Total {time.time() - started:.0f} s; load average '
          f'{os.getloadavg()[0]:.1f} at the end. Command: '
          f'`python {" ".join(sys.argv)}`')
