@@ -1,21 +1,9 @@
-"""Fixes for the MMAction2 1.2.0 / mmengine 0.10 / torch >= 2.6 stack.
+"""Repairs of the MMAction2 1.2.0 / mmengine 0.10 / torch >= 2.6 stack.
 
-Applied once, on ``import tsm_plugin``, without editing any installed file:
-
-1. ``missing_drn``: the mmaction2 1.2.0 wheel lacks ``mmaction/models/localizers/drn``
-   (upstream issue #2714) while ``mmaction.models.localizers`` imports it, so
-   ``import mmaction.models`` fails. A stand-in module provides a ``DRN`` that
-   raises a clear error when built.
-2. ``importlib_metadata`` (imported by ``mmaction.utils.dependency``) is declared in
-   ``setup.py``: nothing to do at run time.
-3. ``pkg_resources``: mmengine resolves ``_base_ = 'mmaction::...'`` with it, and
-   setuptools >= 81 no longer ships it. mmengine's two look-ups are re-bound to
-   ``importlib.metadata`` equivalents.
-4. ``weights_only``: torch >= 2.6 loads checkpoints with ``weights_only=True``;
-   the exact types mmengine writes into checkpoints are allow-listed, everything
-   else is still refused.
-5. ``cpu_distributed``: mmengine's ``--launcher pytorch`` path assumes CUDA; on a
-   CPU-only torch (gloo) it is made to work, with CUDA nothing changes.
+Applied once, on ``import tsm_plugin`` (``apply_all``), without editing any
+installed file. One function per repair; each names the upstream version or
+issue it works around, so it can go when upstream fixes it. (The undeclared
+``importlib_metadata`` of ``mmaction.utils`` is declared in ``setup.py``.)
 """
 import functools
 import importlib.abc
@@ -24,7 +12,6 @@ import importlib.util
 import os.path as osp
 import pickle
 import sys
-import types
 
 DRN_MODULES = ('mmaction.models.localizers.drn',
                'mmaction.models.localizers.drn.drn')
@@ -75,6 +62,10 @@ class _MissingDRNFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 
 def fix_missing_drn():
+    """mmaction2 1.2.0 (wheel and sdist) lacks ``mmaction/models/localizers/drn``
+    while ``mmaction.models.localizers`` imports it (open-mmlab/mmaction2#2714),
+    so ``import mmaction.models`` fails: serve a stand-in whose ``DRN`` says
+    why when built."""
     if drn_is_missing() and not any(
             isinstance(f, _MissingDRNFinder) for f in sys.meta_path):
         sys.meta_path.append(_MissingDRNFinder())
@@ -114,6 +105,9 @@ def _is_installed(package):
 
 
 def fix_pkg_resources():
+    """mmengine 0.10.7 resolves ``_base_ = 'mmaction::...'`` through
+    ``pkg_resources``, which setuptools >= 81 no longer ships: re-bind its two
+    package look-ups to ``importlib.metadata`` equivalents."""
     # mmengine imports these two by name into several modules: re-bind each.
     import mmengine.config.config
     import mmengine.hub.hub
@@ -164,23 +158,21 @@ def mmengine_checkpoint_globals():
 
 
 def fix_weights_only_load():
+    """torch >= 2.6 loads with ``weights_only=True`` by default and mmengine
+    0.10.7 calls ``torch.load`` without the argument: allow-list exactly the
+    types mmengine pickles into checkpoints; anything else is still refused."""
     import torch
     if hasattr(torch.serialization, 'add_safe_globals'):
         torch.serialization.add_safe_globals(mmengine_checkpoint_globals())
 
 
-def fix_cpu_distributed():
-    """Distributed training on CPU-only torch (gloo), e.g. under torchrun.
-
-    mmengine 0.10.7 calls ``torch.cuda.set_device(LOCAL_RANK)`` before
-    ``init_process_group`` (AttributeError on a CPU build of torch) and wraps
-    the model in DDP with ``device_ids=[LOCAL_RANK]``, which DDP refuses for a
-    module on the CPU. Without CUDA: skip the first, drop the second.
-    """
+def fix_cpu_init_dist():
+    """mmengine 0.10.7's ``--launcher pytorch`` calls
+    ``torch.cuda.set_device(LOCAL_RANK)`` before ``init_process_group``, which
+    fails on a CPU-only torch: there, only initialize the process group."""
     import mmengine.dist.utils as dist_utils
     import torch
     from mmengine.device import get_device
-    from mmengine.model import MMDistributedDataParallel
 
     init_dist_pytorch = dist_utils._init_dist_pytorch
     if getattr(init_dist_pytorch, 'tsm_plugin_cpu', False):
@@ -196,7 +188,15 @@ def fix_cpu_distributed():
     _init_dist_pytorch.tsm_plugin_cpu = True
     dist_utils._init_dist_pytorch = _init_dist_pytorch
 
+
+def fix_cpu_ddp():
+    """mmengine 0.10.7 wraps the model in DDP with ``device_ids=[LOCAL_RANK]``,
+    which DDP refuses for a module on the CPU: drop it there."""
+    from mmengine.model import MMDistributedDataParallel
+
     ddp_init = MMDistributedDataParallel.__init__
+    if getattr(ddp_init, 'tsm_plugin_cpu', False):
+        return
 
     @functools.wraps(ddp_init)
     def __init__(self, module, *args, **kwargs):
@@ -205,6 +205,7 @@ def fix_cpu_distributed():
             kwargs.pop('output_device', None)
         ddp_init(self, module, *args, **kwargs)
 
+    __init__.tsm_plugin_cpu = True
     MMDistributedDataParallel.__init__ = __init__
 
 
@@ -212,4 +213,5 @@ def apply_all():
     fix_missing_drn()
     fix_pkg_resources()
     fix_weights_only_load()
-    fix_cpu_distributed()
+    fix_cpu_init_dist()
+    fix_cpu_ddp()

@@ -16,24 +16,25 @@ def run_bench(tmp_path, *args):
 
 
 def test_tiny_run_writes_tables_with_exact_memory(tmp_path):
-    result = run_bench(tmp_path, '--size', '64', '--reps', '2',
-                       '--train-reps', '2', '--op-reps', '2', '--no-scaling')
+    result = run_bench(tmp_path, '--sizes', '32', '--rounds', '2',
+                       '--train-rounds', '2', '--op-rounds', '2')
     assert result.returncode == 0, result.stderr[-2000:]
     table = (tmp_path / 'bench_shift.md').read_text()
-    for row in ('| TSN |', '| MMAction2 |', '| plugin |',
+    for row in ('| TSN |', '| TSN, control |', '| MMAction2 |', '| plugin |',
                 '| plugin lean_shift=False |', '| x.clone() |',
-                '| plugin: TemporalShift(conv)(x) |'):
+                '| plugin temporal_shift |'):
         assert row in table
+    assert '## 32x32\n\ninference control wall-clock' in table
     with open(tmp_path / 'bench_shift.csv') as f:
         memory = {r['variant']: float(r['ratio']) for r in csv.DictReader(f)
-                  if r['section'] == 'main' and r['metric'] == 'memory_mb'}
-    assert memory['TSN'] == memory['TSN, a second copy'] == 1.0
+                  if r['section'] == 'main' and r['metric'] == 'memory MB'}
+    assert memory['TSN'] == memory['TSN, control'] == 1.0
     assert memory['plugin'] <= 1.01
     assert memory['MMAction2'] > 1.2 and memory['plugin lean_shift=False'] > 1.2
 
 
 def test_too_few_rounds_is_refused(tmp_path):
-    result = run_bench(tmp_path, '--reps', '1')
+    result = run_bench(tmp_path, '--rounds', '1')
     assert result.returncode == 2
-    assert '--reps must be >= 2, got 1' in result.stderr
+    assert '--rounds must be >= 2, got 1' in result.stderr
     assert not (tmp_path / 'bench_shift.md').exists()

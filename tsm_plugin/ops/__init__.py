@@ -1,3 +1,10 @@
+"""The temporal shift, to be read in this order:
+
+1. ``temporal_shift.py``: the op, a pure function, and its adjoint (backward).
+2. ``lean_shift_conv.py``: shift, then a conv, as one autograd Function that
+   keeps only the unshifted input and recomputes the shift in backward.
+3. ``shift_module.py``: ``TemporalShift``, whose ``path`` picks one of them.
+"""
 from .lean_shift_conv import lean_shift_conv2d
 from .shift_module import TemporalShift
 from .temporal_shift import SHIFT_MODES, temporal_shift

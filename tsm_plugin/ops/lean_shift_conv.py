@@ -1,21 +1,17 @@
-"""``conv2d(temporal_shift(x))`` that keeps no shifted copy and makes none.
+"""``conv2d(temporal_shift(x))`` that keeps no shifted copy for backward.
 
 Autograd saves a conv's input for the weight gradient. Behind a shift that input
 is a full shifted copy of ``x``, while ``x`` itself is kept anyway (by the ReLU
-that produced it, or the residual path): +26% activation memory on ResNet-50.
-Here the conv runs inside one autograd function that saves ``x`` only.
-
-No copy is made either: ``x`` is shifted in place (only the moving 1/4 of the
-channels), the conv reads it, and ``x`` is moved back (``shifted_inplace``);
-backward does the same for the weight gradient, and shifts the fresh input
-gradient back in place. Values are bit-identical to conv(shift(x)).
+that produced it, or the residual path): +26% activation memory on ResNet-50
+(``benchmarks/bench_shift.py``). Here shift and conv are one autograd Function
+that saves ``x`` only and recomputes the shift in backward, for the weight
+gradient. The same ops on the same values: results are bit-identical.
 """
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .temporal_shift import (_shift, _shift_, can_shift_inplace,
-                             shifted_inplace)
+from .temporal_shift import _shift
 
 # Conv classes whose forward is exactly ``F.conv2d`` with the module's
 # arguments: torch's, and mmcv's wrapper (used by ConvModule), which only
@@ -32,43 +28,30 @@ class _LeanShiftConv2d(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, conv_args, shift_args):
-        with shifted_inplace(x, *shift_args) as shifted:
-            out = F.conv2d(shifted, weight, bias, *conv_args)
         ctx.save_for_backward(x, weight)
         ctx.conv_args, ctx.shift_args = conv_args, shift_args
         ctx.has_bias = bias is not None
-        return out
+        return F.conv2d(_shift(x, *shift_args), weight, bias, *conv_args)
 
     @staticmethod
     def backward(ctx, grad_out):
         x, weight = ctx.saved_tensors
         stride, padding, dilation, groups = ctx.conv_args
         needs_x, needs_w, needs_b = ctx.needs_input_grad[:3]
-
-        def conv_backward(conv_input):
-            return torch.ops.aten.convolution_backward(
-                grad_out, conv_input, weight,
-                [weight.shape[0]] if ctx.has_bias else None, stride, padding,
-                dilation, False, [0, 0], groups, [needs_x, needs_w, needs_b])
-
-        if needs_w:  # the weight gradient reads the shifted input
-            with shifted_inplace(x, *ctx.shift_args) as shifted:
-                grad_shifted, grad_w, grad_b = conv_backward(shifted)
-        else:  # the input gradient reads only the input's shape
-            grad_shifted, grad_w, grad_b = conv_backward(x)
-        grad_x = None
-        if needs_x and can_shift_inplace(grad_shifted):
-            # A fresh tensor of ours: shift it back in place.
-            grad_x = grad_shifted
-            _shift_(grad_x, *ctx.shift_args, adjoint=True)
-        elif needs_x:
-            grad_x = _shift(grad_shifted, *ctx.shift_args, adjoint=True)
+        # The input gradient reads only the conv input's shape.
+        conv_input = _shift(x, *ctx.shift_args) if needs_w else x
+        grad_shifted, grad_w, grad_b = torch.ops.aten.convolution_backward(
+            grad_out, conv_input, weight,
+            [weight.shape[0]] if ctx.has_bias else None, stride, padding,
+            dilation, False, [0, 0], groups, [needs_x, needs_w, needs_b])
+        grad_x = _shift(grad_shifted, *ctx.shift_args, adjoint=True) \
+            if needs_x else None
         return grad_x, grad_w, grad_b, None, None
 
 
 def can_fuse(conv):
     """A zero-padded 2D conv that is exactly ``F.conv2d`` (no hooks, no
-    parametrization, no custom forward), so it can run inside the fused op."""
+    parametrization, no custom forward), so it can run inside the Function."""
     return (isinstance(conv, nn.Conv2d)
             and type(conv).forward in _PLAIN_FORWARDS
             and type(conv)._conv_forward is nn.Conv2d._conv_forward
@@ -79,7 +62,8 @@ def can_fuse(conv):
 
 
 def lean_shift_conv2d(x, conv, num_segments, shift_div, mode):
-    """``conv(temporal_shift(x, ...))`` for an ``nn.Conv2d`` (``can_fuse``)."""
+    """``conv(temporal_shift(x, ...))`` for an ``nn.Conv2d`` that ``can_fuse``;
+    keeps ``x`` and the weight only for backward."""
     conv_args = (conv.stride, conv.padding, conv.dilation, conv.groups)
     return _LeanShiftConv2d.apply(x, conv.weight, conv.bias, conv_args,
                                   (num_segments, shift_div, mode))

@@ -7,11 +7,8 @@ import torch
 from torch import nn
 
 from .lean_shift_conv import can_fuse, lean_shift_conv2d
-from .shifted_pointwise_conv import (can_run_pointwise,
-                                     shifted_pointwise_conv2d_autograd)
 from .temporal_shift import (check_shift_args, check_shift_channels,
-                             check_shift_input, shifted_inplace,
-                             temporal_shift, use_plain_ops)
+                             check_shift_input, temporal_shift, use_plain_ops)
 
 
 class TemporalShift(nn.Module):
@@ -22,18 +19,16 @@ class TemporalShift(nn.Module):
         num_segments (int): frames per clip.
         shift_div (int): 1/shift_div of the channels move each way.
         mode (str): ``'bidirectional'`` or ``'unidirectional'``.
-        lean (bool): when ``net`` is a plain ``nn.Conv2d`` (``can_fuse``),
-            make no shifted copy and keep only ``x`` for backward. A 1x1 conv
-            on a large enough CPU map reads the shifted frames where they lie
-            (``shifted_pointwise_conv``; equal up to float rounding); another
-            conv reads ``x`` shifted in place, then moved back
-            (``lean_shift_conv``; bit-identical). ``False`` runs the plain
-            shift then ``net``.
+        lean (bool): in front of a plain ``nn.Conv2d`` (``can_fuse``), keep
+            only ``x`` for backward (``lean_shift_conv``; bit-identical
+            results). ``False``: the shifted copy, then ``net``.
     """
 
     def __init__(self, net, num_segments=8, shift_div=8, mode='bidirectional',
                  lean=True):
-        super().__init__()
+        # Not super().__init__(): a subclass may also derive from MMAction2's
+        # wrapper, whose __init__ wants ``net``.
+        nn.Module.__init__(self)
         check_shift_args(num_segments, shift_div, mode)
         self.net = net
         self.num_segments = num_segments
@@ -41,25 +36,31 @@ class TemporalShift(nn.Module):
         self.mode = mode
         self.lean = lean
 
+    def path(self, x):
+        """How ``net(temporal_shift(x))`` runs: ``'lean'`` when autograd
+        records it, else ``'plain'`` (a shifted copy, then ``net``; also what
+        traces and torch.compile record).
+
+        No other fast path (README, Benchmark): shifting ``x`` in place and
+        back gained less than the spread of ``benchmarks/bench_shift.py``'s
+        control row at 112 and 224 px; a shifted 1x1 conv as matrix products,
+        faster than oneDNN's conv on an Intel Xeon, was as fast or slower on
+        an AMD EPYC: a per-CPU kernel choice.
+        """
+        if (self.lean and torch.is_grad_enabled() and not use_plain_ops()
+                and can_fuse(self.net)
+                # autocast would not reach inside our autograd Function
+                and not torch.is_autocast_enabled(x.device.type)):
+            return 'lean'
+        return 'plain'
+
     def forward(self, x):
-        if not self.lean or use_plain_ops() or not can_fuse(self.net):
-            return self.net(temporal_shift(
-                x, self.num_segments, self.shift_div, self.mode))
-        check_shift_input(x, self.num_segments)
-        check_shift_channels(x.shape[1], self.shift_div)
         args = (self.num_segments, self.shift_div, self.mode)
-        # Autocast does not reach inside our autograd functions.
-        autocast = torch.is_autocast_enabled(x.device.type)
-        if not autocast and can_run_pointwise(self.net, x):
-            # A 1x1 conv reads the shifted frames where they lie.
-            return shifted_pointwise_conv2d_autograd(x, self.net, *args)
-        if not torch.is_grad_enabled():
-            # The conv reads x shifted in place, then x is restored.
-            with shifted_inplace(x, *args) as shifted:
-                return self.net(shifted)
-        if autocast:
-            return self.net(temporal_shift(x, *args))
-        return lean_shift_conv2d(x, self.net, *args)
+        if self.path(x) == 'lean':
+            check_shift_input(x, self.num_segments)
+            check_shift_channels(x.shape[1], self.shift_div)
+            return lean_shift_conv2d(x, self.net, *args)
+        return self.net(temporal_shift(x, *args))
 
     def extra_repr(self):
         return (f'num_segments={self.num_segments}, shift_div={self.shift_div}, '

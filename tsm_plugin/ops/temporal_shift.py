@@ -10,13 +10,9 @@ stored frame after frame, as MMAction2's 2D recognizers feed them. With
 - ``'unidirectional'`` (online TSM): channels ``[0, fold)`` take frame t-1, the
   rest stay, so a frame never sees the future.
 
-The op is linear and moves data only. Its backward is the adjoint shift (the
-same channels moved the other way), done in one pass instead of autograd's
-per-slice scatter. ``TemporalShift`` (``shift_module.py``) places it in front of
-a layer, and in front of a conv makes no shifted copy at all: it uses
-``shifted_inplace`` (only the 1/4 (1/8) of the channels that move are moved, in
-place, and moved back after the conv read them) or, for a 1x1 conv, no move
-at all (``shifted_pointwise_conv.py``).
+The op is linear and only moves data; its adjoint (the gradient) moves the same
+channels the other way. ``TemporalShift`` (``shift_module.py``) puts it in
+front of a layer.
 """
 import torch
 import torch.nn.functional as F
@@ -42,151 +38,12 @@ def check_shift_args(num_segments, shift_div, mode):
 
 
 def check_shift_channels(channels, shift_div):
+    """Raise one clear ``ValueError`` when no channel would move."""
     if channels // shift_div < 1:
         raise ValueError(
             f'shift_div={shift_div} leaves no channel to shift: '
             f'{channels} channels // {shift_div} = 0 '
             f'(need shift_div <= {channels})')
-
-
-def _channel_offsets(channels, shift_div, mode):
-    """``[(first, last, offset)]``: frame t of these channels reads frame t+offset."""
-    fold = channels // shift_div
-    if mode == 'bidirectional':
-        return [(0, fold, 1), (fold, 2 * fold, -1), (2 * fold, channels, 0)]
-    return [(0, fold, -1), (fold, channels, 0)]
-
-
-def _shift(x, num_segments, shift_div, mode, adjoint=False):
-    """Shifted copy of ``x`` from out-of-place ops only (slices, ``F.pad``,
-    ``torch.cat``): differentiable, and traced/exported as data flow (slice
-    copies into an empty tensor export to ONNX as wrong constants)."""
-    nt, c, h, w = x.shape
-    x = x.reshape(nt // num_segments, num_segments, c, h * w)
-    parts = []
-    for first, last, offset in _channel_offsets(c, shift_div, mode):
-        part = x[:, :, first:last]
-        offset = -offset if adjoint else offset
-        if offset > 0:  # frame t reads t+1; the last frame reads zeros
-            part = F.pad(part[:, 1:], (0, 0, 0, 0, 0, 1))
-        elif offset < 0:  # frame t reads t-1; the first frame reads zeros
-            part = F.pad(part[:, :-1], (0, 0, 0, 0, 1, 0))
-        parts.append(part)
-    return torch.cat(parts, 2).view(nt, c, h, w)
-
-
-def can_shift_inplace(x):
-    """A dense tensor (no two elements share memory) can be shifted in place."""
-    return x.is_contiguous() or x.is_contiguous(
-        memory_format=torch.channels_last)
-
-
-def _shift_(x, num_segments, shift_div, mode, adjoint=False, padded=None):
-    """Shift ``x`` in place, touching only the channels that move; returns a
-    function that undoes it bit for bit.
-
-    Works on the ``.data`` alias: the caller restores the values, so autograd
-    must not see a version change (x may be saved for another op's backward).
-    torch refuses an overlapping copy, so a fold cannot move in one op:
-    - CPU: frame by frame, in the order that reads each frame before it is
-      overwritten, keeping the frame pushed out: each moving element is
-      copied once, no other allocation (T+1 small ops per fold).
-    - Other devices (kernel launches cost more than bytes), or ``padded``:
-      a copy of the moving channels padded with a zero frame at each end,
-      read back shifted through one strided view (3 ops, whatever T is).
-      On CPU it measured slower than the frame loop at every ResNet-50 size.
-    """
-    nt, c, h, w = x.shape
-    fold = c // shift_div
-    offsets = [o for _, _, o in _channel_offsets(c, shift_div, mode) if o]
-    offsets = [-o for o in offsets] if adjoint else offsets
-    moving = x.data.view(nt // num_segments, num_segments, c, h, w)[
-        :, :, :len(offsets) * fold].view(-1, num_segments, len(offsets), fold,
-                                         h, w)
-    if padded or (padded is None and x.device.type != 'cpu'):
-        copy = _shift_padded_(moving, offsets[0])
-        return lambda: moving.copy_(copy[:, :, 1:-1].transpose(1, 2))
-    folds = []
-    for group, offset in enumerate(offsets):
-        frames = moving[:, :, group].unbind(1)  # all frame views at once
-        folds.append((frames, offset, _move_frames_(frames, offset)))
-
-    def undo():
-        for frames, offset, lost in folds:
-            _move_frames_(frames, -offset, fill=lost)
-
-    return undo
-
-
-def _move_frames_(frames, offset, fill=None):
-    """Frame t takes frame t+offset (offset +-1), in place; the frame left
-    empty gets ``fill`` (zeros if None). Returns the frame pushed out."""
-    if offset < 0:
-        frames = frames[::-1]
-    lost = frames[0].clone() if fill is None else None
-    for dst, src in zip(frames[:-1], frames[1:]):
-        dst.copy_(src)
-    if fill is None:
-        frames[-1].zero_()
-    else:
-        frames[-1].copy_(fill)
-    return lost
-
-
-def _shift_padded_(moving, offset):
-    """In-place shift of ``moving`` (N, T, G, fold, H, W), group g by
-    ``offset * (1 - 2g)`` frames, via a zero-padded copy; returns the copy."""
-    n, t, g = moving.shape[:3]
-    padded = moving.new_empty((n, g, t + 2) + moving.shape[3:])
-    padded[:, :, 1:-1].copy_(moving.transpose(1, 2))
-    padded[:, :, ::t + 1].zero_()  # the two pad frames
-    # Frame t of group g reads padded frame t + 1 + offset * (1 - 2g): affine
-    # in g, so one strided view reads both groups and one copy moves them.
-    s_n, s_g, s_t = padded.stride()[:3]
-    moving.copy_(padded.as_strided(
-        moving.shape, (s_n, s_t, s_g - 2 * offset * s_t) + padded.stride()[3:],
-        padded.storage_offset() + (1 + offset) * s_t))
-    return padded
-
-
-class shifted_inplace:
-    """``with shifted_inplace(x, ...) as xs:`` ``xs`` is ``x`` shifted, in place.
-
-    ``x`` gets its exact values back on exit, also on an exception. Moves the
-    1/4 (1/8) of the channels that shift there and back (``_shift_``) instead
-    of copying all of them into a new tensor. Only for a consumer that keeps
-    no view of ``xs`` and does not write to it (a convolution). A tensor that
-    is not dense (``can_shift_inplace``) gets a shifted copy instead.
-    """
-
-    def __init__(self, x, num_segments, shift_div, mode, adjoint=False):
-        self.x = x
-        self.args = (num_segments, shift_div, mode, adjoint)
-        self.undo = None
-
-    def __enter__(self):
-        if not can_shift_inplace(self.x):
-            return _shift(self.x, *self.args)
-        self.undo = _shift_(self.x, *self.args)
-        return self.x
-
-    def __exit__(self, *exc):
-        if self.undo is not None:
-            self.undo()
-        return False
-
-
-class _TemporalShiftFunction(torch.autograd.Function):
-
-    @staticmethod
-    def forward(ctx, x, num_segments, shift_div, mode):
-        ctx.shift_args = (num_segments, shift_div, mode)
-        return _shift(x, num_segments, shift_div, mode)
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        grad_x = _shift(grad_out, *ctx.shift_args, adjoint=True)
-        return grad_x, None, None, None
 
 
 def check_shift_input(x, num_segments):
@@ -201,8 +58,48 @@ def check_shift_input(x, num_segments):
             f'{num_segments} frames (check the pipeline\'s num_clips/clip_len)')
 
 
+def _shift(x, num_segments, shift_div, mode, adjoint=False):
+    """Shifted copy of ``x`` (``adjoint``: moved the other way).
+
+    Out-of-place ops only (slices, ``F.pad``, ``torch.cat``) and ``-1`` for the
+    clip count: traced or exported, the graph records data flow and keeps N
+    dynamic (slice copies into an empty tensor export to ONNX as constants).
+    """
+    _, c, h, w = x.shape
+    fold = c // shift_div
+    if mode == 'bidirectional':  # [first, last) of frame t reads t + offset
+        groups = [(0, fold, 1), (fold, 2 * fold, -1), (2 * fold, c, 0)]
+    else:
+        groups = [(0, fold, -1), (fold, c, 0)]
+    clips = x.reshape(-1, num_segments, c, h * w)
+    parts = []
+    for first, last, offset in groups:
+        part = clips[:, :, first:last]
+        offset = -offset if adjoint else offset
+        if offset > 0:  # the last frame reads zeros
+            part = F.pad(part[:, 1:], (0, 0, 0, 0, 0, 1))
+        elif offset < 0:  # the first frame reads zeros
+            part = F.pad(part[:, :-1], (0, 0, 0, 0, 1, 0))
+        parts.append(part)
+    return torch.cat(parts, 2).view(-1, c, h, w)
+
+
+class _TemporalShiftFunction(torch.autograd.Function):
+    """The shift with its adjoint as backward: one pass, where autograd would
+    scatter each slice into a zero tensor of its own."""
+
+    @staticmethod
+    def forward(ctx, x, num_segments, shift_div, mode):
+        ctx.shift_args = (num_segments, shift_div, mode)
+        return _shift(x, num_segments, shift_div, mode)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return _shift(grad_out, *ctx.shift_args, adjoint=True), None, None, None
+
+
 def use_plain_ops():
-    """Inside torch.compile / jit tracing, record plain ops instead."""
+    """Inside torch.compile / jit tracing (ONNX export): record plain ops."""
     return torch.jit.is_tracing() or torch.compiler.is_compiling()
 
 

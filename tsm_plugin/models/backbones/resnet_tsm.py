@@ -11,12 +11,14 @@ import re
 
 import torch
 from mmaction.models.backbones.resnet import ResNet
+from mmaction.models.backbones.resnet_tsm import \
+    TemporalShift as MMAction2TemporalShift
 from mmcv.cnn import NonLocal3d
 from mmengine.logging import MMLogger
 from mmengine.runner.checkpoint import _load_checkpoint
 from torch import nn
 
-from ...ops import TemporalShift
+from ... import ops
 from ...ops.temporal_shift import (check_shift_args, check_shift_channels,
                                    check_shift_input)
 from ...registry import MODELS
@@ -24,6 +26,12 @@ from ...registry import MODELS
 SHIFT_PLACES = ('block', 'blockres')
 # Module-name segments that wrap an original ResNet module.
 WRAPPER_SEGMENTS = ('net', 'block')
+
+
+class TemporalShift(ops.TemporalShift, MMAction2TemporalShift):
+    """``ops.TemporalShift`` that is also an instance of MMAction2's wrapper,
+    for code that looks for that with ``isinstance`` (MMAction2's own tests).
+    Same child ``net``, so the same state-dict keys; the plugin's forward."""
 
 
 class TemporalPool(nn.Module):
@@ -86,8 +94,8 @@ class ResNetTSM(ResNet):
             the local torch hub cache) when ``pretrained2d``; else a checkpoint
             of this backbone, loaded as it is.
         pretrained2d (bool): ``pretrained`` holds 2D torchvision weights.
-        lean_shift (bool): make no shifted copy and keep none for backward
-            (same results, up to float rounding for 1x1 convs; see
+        lean_shift (bool): keep no shifted copy for backward, and shift in
+            place in inference (bit-identical results; see
             ``ops.TemporalShift``).
         **kwargs: every argument of MMAction2's ``ResNet`` (``frozen_stages``,
             ``norm_eval``, ``partial_bn``, ``with_cp``, ``out_indices``, ...).
