@@ -36,6 +36,7 @@ MODELS = {  # name: (config, uses temporal shift)
     'TSM': ('tsm_r18_demo.py', True),
     'TSN': ('tsn_r18_demo.py', False),
 }
+MODELS['TAda2D'] = ('tada_r18_demo.py', False)  # temporally-adaptive convs
 
 
 def mmaction_tool(name):
