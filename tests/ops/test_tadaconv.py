@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tsm_plugin.ops import CalibrationGenerator, TAdaConv2d, temporal_avg_pool
+from tsm_plugin.saved_memory import saved_activation_bytes
 
 T = 4
 
@@ -80,6 +81,45 @@ def test_fast_equals_explicit_outputs_and_gradients(kwargs):
                      tada.dilation, tada.groups)
     assert (fast - plain.detach()).abs().max() > 1e-2
     assert ref_grads['calibration.temporal_conv1.weight'].abs().max() > 1e-3
+
+
+def test_keeps_no_scaled_copy_for_backward():
+    tada = perturb(TAdaConv2d(64, 64, 3, padding=1, num_segments=T))
+    x = torch.randn(2 * T, 64, 16, 16)
+    input_bytes = x.numel() * x.element_size()
+    # the input, the calibration and the generator's few small tensors
+    assert saved_activation_bytes(tada, x) < 1.05 * input_bytes
+    assert saved_activation_bytes(ScaledInputConv(tada), x) > 1.9 * input_bytes
+
+
+class ScaledInputConv(nn.Module):
+    """conv(x * a, W) left to autograd: it keeps the scaled copy too."""
+
+    def __init__(self, tada):
+        super().__init__()
+        self.tada = tada
+
+    def forward(self, x):
+        a = self.tada.calibration(x)[:, :, None, None]
+        return self.tada._conv_forward(x * a, self.tada.weight, None)
+
+
+@pytest.mark.parametrize('trace', [True, False])
+def test_traced_and_padding_modes_record_plain_ops(trace):
+    kwargs = dict(padding=1) if trace else dict(padding=1,
+                                                padding_mode='reflect')
+    tada = perturb(TAdaConv2d(8, 8, 3, num_segments=T, **kwargs)).eval()
+    x = torch.randn(2 * T, 8, 6, 6)
+    if trace:
+        traced = torch.jit.trace(tada, x)
+        assert 'aten::_convolution' in str(traced.graph)
+        torch.testing.assert_close(traced(x), tada(x))
+    else:  # scaling commutes with reflect padding too
+        conv = nn.Conv2d(8, 8, 3, bias=False)
+        conv.weight = tada.weight
+        ref = explicit_tadaconv2d(F.pad(x, (1, 1, 1, 1), mode='reflect'),
+                                  tada.calibration(x), conv)
+        torch.testing.assert_close(tada(x), ref)
 
 
 def test_fresh_tadaconv_is_its_2d_conv_exactly():

@@ -100,6 +100,42 @@ class CalibrationGenerator(nn.Module):
         return calibration.transpose(1, 2).reshape(nt, c)
 
 
+def plain_ops_wanted():
+    """Inside jit tracing / torch.compile, record plain ops (FLOP counters,
+    exports see the conv)."""
+    return torch.jit.is_tracing() or torch.compiler.is_compiling()
+
+
+class CalibratedConv2d(torch.autograd.Function):
+    """``conv2d(x * a[:, :, None, None], weight, ...)`` that keeps ``x`` and
+    ``a`` for backward, not the scaled input: ``x`` is kept anyway by the
+    layer before (ReLU), and the scaled copy is recomputed in backward."""
+
+    @staticmethod
+    def forward(ctx, x, calibration, weight, bias, stride, padding, dilation,
+                groups):
+        ctx.conv_args = (stride, padding, dilation, groups)
+        ctx.has_bias = bias is not None
+        ctx.save_for_backward(x, calibration, weight)
+        return F.conv2d(x * calibration[:, :, None, None], weight, bias,
+                        stride, padding, dilation, groups)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_out):
+        x, calibration, weight = ctx.saved_tensors
+        stride, padding, dilation, groups = ctx.conv_args
+        a = calibration[:, :, None, None]
+        need_x, need_a, need_w, need_b = ctx.needs_input_grad[:4]
+        grad_scaled, grad_w, grad_b = torch.ops.aten.convolution_backward(
+            grad_out, x * a, weight, [weight.shape[0]] if ctx.has_bias else None,
+            stride, padding, dilation, False, [0, 0], groups,
+            [need_x or need_a, need_w, need_b and ctx.has_bias])
+        grad_x = grad_scaled * a if need_x else None
+        grad_a = (grad_scaled * x).sum((2, 3)) if need_a else None
+        return grad_x, grad_a, grad_w, grad_b, None, None, None, None
+
+
 class TAdaConv2d(nn.Conv2d):
     """``nn.Conv2d`` whose weight is calibrated per frame over input channels.
 
@@ -139,7 +175,12 @@ class TAdaConv2d(nn.Conv2d):
         check_clip_input(x, self.num_segments)
         calibration = self.calibration(x)
         # conv(x_t, a_t * W) == conv(a_t * x_t, W): scale the input channels.
-        return super().forward(x * calibration[:, :, None, None])
+        if self.padding_mode != 'zeros' or isinstance(self.padding, str) \
+                or plain_ops_wanted():
+            return super().forward(x * calibration[:, :, None, None])
+        return CalibratedConv2d.apply(x, calibration, self.weight, self.bias,
+                                      self.stride, self.padding,
+                                      self.dilation, self.groups)
 
     def extra_repr(self):
         return super().extra_repr() + f', num_segments={self.num_segments}'
