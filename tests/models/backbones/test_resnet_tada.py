@@ -89,6 +89,20 @@ def test_inflated_equals_2d_resnet_then_differs_when_calibrated(tmp_path,
         assert (perturb_tada(model)(x) - ref).abs().max() > 0.1
 
 
+def test_identity_init_false_starts_tada_active():
+    model = build(depth=18, identity_init=False)
+    model.init_weights()
+    for m in tada_modules(model).values():
+        assert torch.equal(m.pool_bn.weight, torch.ones_like(m.pool_bn.weight))
+        assert m.conv.calibration.temporal_conv2.weight.abs().min() > 0
+    plain = MODELS.build(dict(type='mmaction.ResNet', depth=18))
+    plain.load_state_dict(model.state_dict(), strict=False)
+    x = torch.randn(2 * T, 3, 32, 32)
+    model.eval(), plain.eval()
+    with torch.no_grad():
+        assert (model(x) - plain(x)).abs().max() > 0.1
+
+
 def test_random_init_equals_2d_resnet_with_same_weights():
     model = build(depth=18)
     model.init_weights()

@@ -42,13 +42,19 @@ class TAdaConvModule(nn.Module):
         self.pool_bn.reset_parameters()
         self.activate = conv_module.activate \
             if conv_module.with_activation else nn.Identity()
-        self.reset_to_identity()
+        self.init_tada(identity=True)
 
-    def reset_to_identity(self):
-        """Calibration 1 and ``BN'`` 0: the module computes its 2D ConvModule."""
-        self.conv.calibration.reset_to_identity()
-        nn.init.zeros_(self.pool_bn.weight)
+    def init_tada(self, identity=True):
+        """``identity``: calibration 1 and ``BN'`` 0, the module computes its
+        2D ConvModule. Else a random calibration (PyTorch's default init of
+        its last conv) and ``BN'`` at 1: both active from the start."""
         nn.init.zeros_(self.pool_bn.bias)
+        if identity:
+            self.conv.calibration.reset_to_identity()
+            nn.init.zeros_(self.pool_bn.weight)
+        else:
+            self.conv.calibration.temporal_conv2.reset_parameters()
+            nn.init.ones_(self.pool_bn.weight)
 
     def forward(self, x):
         y = self.conv(x)
@@ -76,6 +82,14 @@ class ResNetTAda(ResNet):
             checkpoint of this backbone, loaded as it is.
         pretrained2d (bool): ``pretrained`` holds 2D torchvision weights.
             Default True.
+        identity_init (bool): ``init_weights`` starts TAda as its 2D ResNet
+            (calibration 1, ``BN'`` 0), as TAda2D does on ImageNet weights.
+            ``False``: random calibration and ``BN'`` at 1. Trained from
+            scratch, the identity start is a saddle for temporal features:
+            neither the calibration nor ``BN'`` alone can tell frame orders
+            apart, so neither gets a gradient towards it (on the demo data
+            TAda2D stayed at chance with it, and learnt without). Default
+            True.
         **kwargs: every argument of MMAction2's ``ResNet`` (``frozen_stages``,
             ``norm_eval``, ``partial_bn``, ``with_cp``, ``out_indices``, ...).
     """
@@ -88,6 +102,7 @@ class ResNetTAda(ResNet):
                  pool_kernel=3,
                  pretrained=None,
                  pretrained2d=True,
+                 identity_init=True,
                  **kwargs):
         check_num_segments(num_segments)
         check_calibration_args(64, calibration_reduction, calibration_kernels)
@@ -101,6 +116,7 @@ class ResNetTAda(ResNet):
         super().__init__(depth, **kwargs)
         self.pretrained = pretrained  # loaded by init_weights, see there
         self.pretrained2d = pretrained2d
+        self.identity_init = identity_init
         self.num_segments = num_segments
         self.calibration_reduction = calibration_reduction
         self.calibration_kernels = tuple(calibration_kernels)
@@ -130,8 +146,8 @@ class ResNetTAda(ResNet):
         """Random init (``pretrained=None``), 2D ImageNet weights, or a checkpoint.
 
         Except from a checkpoint of this backbone, TAda starts as its 2D
-        ResNet: ResNet's init sets every BatchNorm2d to 1, so ``BN'`` and the
-        calibration are reset to identity afterwards.
+        ResNet (``identity_init``): ResNet's init sets every BatchNorm2d to 1,
+        so ``BN'`` and the calibration are set afterwards.
         """
         pretrained, self.pretrained = self.pretrained, None
         own_checkpoint = bool(pretrained) and not self.pretrained2d
@@ -145,7 +161,7 @@ class ResNetTAda(ResNet):
             return
         for module in self.modules():
             if isinstance(module, TAdaConvModule):
-                module.reset_to_identity()
+                module.init_tada(identity=self.identity_init)
         if pretrained:
             self.load_2d_weights(pretrained)
 
