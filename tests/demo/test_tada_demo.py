@@ -34,3 +34,4 @@ def test_tada_config_is_tsn_config_with_tada_backbone():
     assert {s.get('size', s.get('crop_size')) for s in crops} == {32}
     assert 'Flip' not in [s['type'] for s in tada['train_pipeline']]
     assert run.MODELS['TAda2D'][0] == 'tada_r18_demo.py'
+    assert run.DEFAULT_MODELS == ['TSM', 'TSN']  # opt-in, see README

@@ -84,12 +84,10 @@ class ResNetTAda(ResNet):
             Default True.
         identity_init (bool): ``init_weights`` starts TAda as its 2D ResNet
             (calibration 1, ``BN'`` 0), as TAda2D does on ImageNet weights.
-            ``False``: random calibration and ``BN'`` at 1. Trained from
-            scratch, the identity start is a saddle for temporal features:
-            neither the calibration nor ``BN'`` alone can tell frame orders
-            apart, so neither gets a gradient towards it (on the demo data
-            TAda2D stayed at chance with it, and learnt without). Default
-            True.
+            ``False``: random calibration and ``BN'`` at 1, for training from
+            scratch: at the identity start neither the calibration nor ``BN'``
+            alone can tell frame orders apart (see README, TAda2D on the demo
+            data). Default True.
         **kwargs: every argument of MMAction2's ``ResNet`` (``frozen_stages``,
             ``norm_eval``, ``partial_bn``, ``with_cp``, ``out_indices``, ...).
     """
