@@ -15,3 +15,6 @@ from . import datasets  # noqa: E402,F401
 
 __version__ = '0.1.0'
 __all__ = ['MODELS', 'Recognizer2D', 'ResNetTSM', 'TSMHead', 'TemporalShift', 'temporal_shift']
+from .models import ResNetTAda  # noqa: E402
+from .ops import TAdaConv2d  # noqa: E402
+__all__ += ['ResNetTAda', 'TAdaConv2d']

@@ -36,6 +36,9 @@ MODELS = {  # name: (config, uses temporal shift)
     'TSM': ('tsm_r18_demo.py', True),
     'TSN': ('tsn_r18_demo.py', False),
 }
+MODELS['TAda2D'] = ('tada_r18_demo.py', False)  # temporally-adaptive convs
+# TAda2D is opt-in (--models TAda2D): it has not beaten TSN here (see README).
+DEFAULT_MODELS = [name for name in MODELS if name != 'TAda2D']
 
 
 def mmaction_tool(name):
@@ -150,7 +153,7 @@ def main(argv=None):
                         help="training epochs (default: the config's)")
     parser.add_argument('--seed', type=int, default=0,
                         help='seeds the data and the training')
-    parser.add_argument('--models', nargs='+', default=list(MODELS),
+    parser.add_argument('--models', nargs='+', default=DEFAULT_MODELS,
                         choices=list(MODELS))
     args = parser.parse_args(argv)
 

@@ -41,7 +41,9 @@ def check_clip_layout(data_samples, num_segments, owner):
         if layout is None:
             continue
         num_clips, clip_len = layout
-        if num_clips * clip_len != num_segments:
+        # clip_len == num_segments: each clip is a view (multi-clip testing
+        # of dense clips, e.g. SampleFrames(clip_len=8, num_clips=10))
+        if num_segments not in (num_clips * clip_len, clip_len):
             raise ValueError(
                 f'the data pipeline sampled num_clips={num_clips} x clip_len='
                 f'{clip_len} = {num_clips * clip_len} frames per view, but the '

@@ -1,0 +1,179 @@
+"""``ResNetTAda`` (TAda2D): MMAction2's ResNet with temporally-adaptive convs.
+
+A subclass of ``mmaction.models.ResNet``. In every block, the 3x3 conv that
+carries the stride (Bottleneck: ``conv2``; BasicBlock, R18/R34: ``conv1``)
+becomes a ``TAdaConv2d`` followed by TAda2D's temporal aggregation. Module
+and parameter names of the 2D ResNet are kept, so its weights load unchanged
+and the calibration and aggregation layers are the only additions.
+"""
+import copy
+
+from mmaction.models.backbones.resnet import Bottleneck, ResNet
+from mmengine.logging import MMLogger
+from mmengine.runner.checkpoint import _load_checkpoint
+from torch import nn
+
+from ...ops.tadaconv import (TAdaConv2d, check_calibration_args,
+                             check_clip_input, check_num_segments,
+                             temporal_avg_pool)
+from ...registry import MODELS
+from .resnet_tsm import resolve_torchvision_checkpoint, torchvision_to_mmaction
+
+
+class TAdaConvModule(nn.Module):
+    """``ConvModule(conv, bn, relu)`` turned into TAda2D's
+    ``relu(BN(y) + BN'(AvgPool_t(y)))`` with ``y = TAdaConv2d(x)``.
+
+    ``conv`` and ``bn`` keep the ConvModule's names (and parameters); ``BN'``
+    (``pool_bn``) starts at zero, so a fresh module computes what the
+    ConvModule did.
+    """
+
+    def __init__(self, conv_module, num_segments, reduction, kernels,
+                 pool_kernel):
+        super().__init__()
+        self.num_segments = num_segments
+        self.pool_kernel = pool_kernel
+        self.conv = TAdaConv2d.from_conv2d(conv_module.conv, num_segments,
+                                           reduction, kernels)
+        self.bn = conv_module.norm
+        # a copy of the block's norm (BN, SyncBN, ...), reset, then zeroed
+        self.pool_bn = copy.deepcopy(conv_module.norm)
+        self.pool_bn.reset_parameters()
+        self.activate = conv_module.activate \
+            if conv_module.with_activation else nn.Identity()
+        self.init_tada(identity=True)
+
+    def init_tada(self, identity=True):
+        """``identity``: calibration 1 and ``BN'`` 0, the module computes its
+        2D ConvModule. Else a random calibration (PyTorch's default init of
+        its last conv) and ``BN'`` at 1: both active from the start."""
+        nn.init.zeros_(self.pool_bn.bias)
+        if identity:
+            self.conv.calibration.reset_to_identity()
+            nn.init.zeros_(self.pool_bn.weight)
+        else:
+            self.conv.calibration.temporal_conv2.reset_parameters()
+            nn.init.ones_(self.pool_bn.weight)
+
+    def forward(self, x):
+        y = self.conv(x)
+        pooled = temporal_avg_pool(y, self.num_segments, self.pool_kernel)
+        return self.activate(self.bn(y) + self.pool_bn(pooled))
+
+
+@MODELS.register_module()
+class ResNetTAda(ResNet):
+    """TAda2D: a ResNet whose 3x3 convs adapt their weights frame by frame.
+
+    Args:
+        depth (int): 18, 34, 50, 101 or 152.
+        num_segments (int): frames per clip (T); the input holds ``N*T``
+            frames. Default 8.
+        calibration_reduction (int): hidden channels of each calibration
+            generator are ``C // calibration_reduction``. Default 4.
+        calibration_kernels (tuple[int, int]): temporal kernels of its two 1D
+            convs (odd). Default ``(3, 3)``.
+        pool_kernel (int): temporal kernel of the aggregation's average pool
+            (odd). Default 3.
+        pretrained (str, optional): ``None`` for random init; a torchvision
+            ResNet state dict (path or ``'torchvision://resnetXX'``, resolved
+            in the local torch hub cache) when ``pretrained2d``; else a
+            checkpoint of this backbone, loaded as it is.
+        pretrained2d (bool): ``pretrained`` holds 2D torchvision weights.
+            Default True.
+        identity_init (bool): ``init_weights`` starts TAda as its 2D ResNet
+            (calibration 1, ``BN'`` 0), as TAda2D does on ImageNet weights.
+            ``False``: random calibration and ``BN'`` at 1, for training from
+            scratch: at the identity start neither the calibration nor ``BN'``
+            alone can tell frame orders apart (see README, TAda2D on the demo
+            data). Default True.
+        **kwargs: every argument of MMAction2's ``ResNet`` (``frozen_stages``,
+            ``norm_eval``, ``partial_bn``, ``with_cp``, ``out_indices``, ...).
+    """
+
+    def __init__(self,
+                 depth,
+                 num_segments=8,
+                 calibration_reduction=4,
+                 calibration_kernels=(3, 3),
+                 pool_kernel=3,
+                 pretrained=None,
+                 pretrained2d=True,
+                 identity_init=True,
+                 **kwargs):
+        check_num_segments(num_segments)
+        check_calibration_args(64, calibration_reduction, calibration_kernels)
+        if not (isinstance(pool_kernel, int) and not isinstance(pool_kernel, bool)
+                and pool_kernel >= 1 and pool_kernel % 2):
+            raise ValueError(
+                f'pool_kernel must be an odd positive int, got {pool_kernel!r}')
+        if depth not in self.arch_settings:
+            raise ValueError(f'depth must be one of {sorted(self.arch_settings)}'
+                             f', got {depth!r}')
+        super().__init__(depth, **kwargs)
+        self.pretrained = pretrained  # loaded by init_weights, see there
+        self.pretrained2d = pretrained2d
+        self.identity_init = identity_init
+        self.num_segments = num_segments
+        self.calibration_reduction = calibration_reduction
+        self.calibration_kernels = tuple(calibration_kernels)
+        self.pool_kernel = pool_kernel
+        self.make_tada()
+
+    def make_tada(self):
+        """Each block's strided 3x3 ConvModule -> ``TAdaConvModule``."""
+        name = 'conv2' if self.block is Bottleneck else 'conv1'
+        for layer_name in self.res_layers:
+            for block in getattr(self, layer_name):
+                setattr(block, name, TAdaConvModule(
+                    getattr(block, name), self.num_segments,
+                    self.calibration_reduction, self.calibration_kernels,
+                    self.pool_kernel))
+
+    def forward(self, x):
+        check_clip_input(x, self.num_segments)
+        return super().forward(x)
+
+    def train(self, mode=True):
+        # MMAction2's ResNet.train returns None; return self so it chains.
+        super().train(mode)
+        return self
+
+    def init_weights(self):
+        """Random init (``pretrained=None``), 2D ImageNet weights, or a checkpoint.
+
+        Except from a checkpoint of this backbone, TAda starts as its 2D
+        ResNet (``identity_init``): ResNet's init sets every BatchNorm2d to 1,
+        so ``BN'`` and the calibration are set afterwards.
+        """
+        pretrained, self.pretrained = self.pretrained, None
+        own_checkpoint = bool(pretrained) and not self.pretrained2d
+        if own_checkpoint:
+            self.init_cfg = dict(type='Pretrained', checkpoint=pretrained)
+        try:
+            super().init_weights()
+        finally:
+            self.pretrained = pretrained
+        if own_checkpoint:
+            return
+        for module in self.modules():
+            if isinstance(module, TAdaConvModule):
+                module.init_tada(identity=self.identity_init)
+        if pretrained:
+            self.load_2d_weights(pretrained)
+
+    def load_2d_weights(self, pretrained):
+        """Load a torchvision 2D ResNet state dict (same names as ours)."""
+        path = resolve_torchvision_checkpoint(pretrained)
+        state = _load_checkpoint(path, map_location='cpu')
+        state = state.get('state_dict', state)
+        own = self.state_dict()
+        mapped = {torchvision_to_mmaction(k): v for k, v in state.items()}
+        unused = sorted(k for k in mapped if k not in own)
+        result = self.load_state_dict(
+            {k: v for k, v in mapped.items() if k in own}, strict=False)
+        MMLogger.get_current_instance().info(
+            f'ResNetTAda: loaded {len(mapped) - len(unused)} tensors from '
+            f'{path}; not in the checkpoint (TAda layers): '
+            f'{len(result.missing_keys)}; unused: {unused}')
