@@ -9,7 +9,8 @@ stack_fixes.apply_all()
 
 from .ops import TemporalShift, temporal_shift  # noqa: E402
 from .models import Recognizer2D, ResNetTSM, TSMHead  # noqa: E402
+from .datasets import PackActionInputs  # noqa: E402
 from .registry import MODELS  # noqa: E402
 
 __version__ = '0.1.0'
-__all__ = ['MODELS', 'Recognizer2D', 'ResNetTSM', 'TSMHead', 'TemporalShift', 'temporal_shift']
+__all__ = ['MODELS', 'PackActionInputs', 'Recognizer2D', 'ResNetTSM', 'TSMHead', 'TemporalShift', 'temporal_shift']

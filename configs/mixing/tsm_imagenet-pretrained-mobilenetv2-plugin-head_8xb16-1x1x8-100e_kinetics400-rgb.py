@@ -12,23 +12,13 @@ model = dict(
     backbone=dict(type='mmaction.MobileNetV2TSM', num_segments=8),
     cls_head=dict(type='tsm_plugin.TSMHead', num_segments=8))
 
-# Keep num_clips/clip_len in the data samples: the plugin's TSMHead and
-# Recognizer2D check them against num_segments.
-pack_meta_keys = ('img_shape', 'img_key', 'video_id', 'timestamp', 'num_clips',
-                  'clip_len')
-# The bundled pipelines with their last step, PackActionInputs, replaced.
-train_pipeline = [
-    *_base_.train_pipeline[:-1],
-    dict(type='PackActionInputs', meta_keys=pack_meta_keys)
-]
-val_pipeline = [
-    *_base_.val_pipeline[:-1],
-    dict(type='PackActionInputs', meta_keys=pack_meta_keys)
-]
-test_pipeline = [
-    *_base_.test_pipeline[:-1],
-    dict(type='PackActionInputs', meta_keys=pack_meta_keys)
-]
+# The bundled pipelines, packed by the plugin's PackActionInputs: MMAction2's,
+# whose samples always keep `num_clips`/`clip_len` for the plugin's TSMHead and
+# Recognizer2D to check against num_segments.
+pack = dict(type='tsm_plugin.PackActionInputs')
+train_pipeline = [*_base_.train_pipeline[:-1], pack]
+val_pipeline = [*_base_.val_pipeline[:-1], pack]
+test_pipeline = [*_base_.test_pipeline[:-1], pack]
 
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=val_pipeline))

@@ -1,0 +1,3 @@
+from .transforms import PackActionInputs
+
+__all__ = ['PackActionInputs']

@@ -1,0 +1,27 @@
+"""``PackActionInputs``: MMAction2's, always keeping the clip layout.
+
+The plugin's ``Recognizer2D`` and ``TSMHead`` compare each sample's
+``num_clips x clip_len`` (recorded by ``SampleFrames`` and its variants) with
+the model's ``num_segments`` (see ``tsm_plugin.models.clip_layout``). MMAction2's
+``PackActionInputs`` drops both unless its ``meta_keys`` name them; this one
+adds them to whatever ``meta_keys`` it is given, so the check cannot be lost by
+leaving a key out.
+"""
+from mmaction.datasets.transforms import \
+    PackActionInputs as MMActionPackActionInputs
+
+from ..registry import TRANSFORMS
+
+CLIP_LAYOUT_KEYS = ('num_clips', 'clip_len')
+
+
+@TRANSFORMS.register_module()
+class PackActionInputs(MMActionPackActionInputs):
+    """MMAction2's ``PackActionInputs`` (same arguments, same outputs), whose
+    data samples always carry ``num_clips`` and ``clip_len`` in their metainfo
+    when the pipeline recorded them."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.meta_keys = tuple(self.meta_keys) + tuple(
+            k for k in CLIP_LAYOUT_KEYS if k not in self.meta_keys)
