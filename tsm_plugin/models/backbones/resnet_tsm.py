@@ -150,6 +150,10 @@ class ResNetTSM(ResNet):
 
     def _check_non_local(self, non_local):
         """Per-stage lists of 0/1 flags, one per block; ValueError otherwise."""
+        # the default (0, 0, 0, 0) also fits num_stages < 4, as in MMAction2
+        if len(non_local) > self.num_stages and not any(
+                non_local[self.num_stages:]):
+            non_local = non_local[:self.num_stages]
         if len(non_local) != self.num_stages:
             raise ValueError(
                 f'non_local must give one entry per stage ({self.num_stages}), '
