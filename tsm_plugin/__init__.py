@@ -9,8 +9,11 @@ stack_fixes.apply_all()
 
 from .ops import TemporalShift, temporal_shift  # noqa: E402
 from .models import Recognizer2D, ResNetTSM, TSMHead  # noqa: E402
-from .datasets import PackActionInputs  # noqa: E402
 from .registry import MODELS  # noqa: E402
+# VideoDataset naming bad videos by file and line, PackActionInputs keeping
+# num_clips/clip_len (both also MMAction2's registry entries)
+from . import datasets  # noqa: E402,F401
+from .datasets import PackActionInputs  # noqa: E402
 
 __version__ = '0.1.0'
 __all__ = ['MODELS', 'PackActionInputs', 'Recognizer2D', 'ResNetTSM', 'TSMHead', 'TemporalShift', 'temporal_shift']

@@ -15,6 +15,16 @@ MODELS = Registry(
     scope='tsm_plugin',
     locations=['tsm_plugin.models'])
 
+# The plugin's dataset registry: a child of MMAction2's, scope ``tsm_plugin``
+# (``tsm_plugin.VideoDataset``: see ``tsm_plugin.datasets``).
+from mmaction.registry import DATASETS as MMACTION_DATASETS  # noqa: E402
+
+DATASETS = Registry(
+    'dataset',
+    parent=MMACTION_DATASETS,
+    scope='tsm_plugin',
+    locations=['tsm_plugin.datasets'])
+
 # Data transforms (``tsm_plugin.PackActionInputs``).
 TRANSFORMS = Registry(
     'transform',

@@ -58,9 +58,7 @@ train_pipeline = [
     dict(type='Resize', scale=(-1, 64)),
     dict(type='RandomCrop', size=crop_size),
     dict(type='FormatShape', input_format='NCHW'),
-    # MMAction2's PackActionInputs whose samples keep num_clips/clip_len, which
-    # tsm_plugin.Recognizer2D checks against the model's num_segments
-    dict(type='tsm_plugin.PackActionInputs')
+    dict(type='PackActionInputs')
 ]
 val_pipeline = [
     dict(type='DecordInit'),
@@ -70,7 +68,7 @@ val_pipeline = [
     dict(type='Resize', scale=(-1, 64)),
     dict(type='CenterCrop', crop_size=crop_size),
     dict(type='FormatShape', input_format='NCHW'),
-    dict(type='tsm_plugin.PackActionInputs')
+    dict(type='PackActionInputs')
 ]
 # What MMAction2's inference_recognizer reads (and test_dataloader uses).
 test_pipeline = val_pipeline

@@ -11,15 +11,3 @@ model = dict(
     type='tsm_plugin.Recognizer2D',
     backbone=dict(type='mmaction.MobileNetV2TSM', num_segments=8),
     cls_head=dict(type='tsm_plugin.TSMHead', num_segments=8))
-
-# The bundled pipelines, packed by the plugin's PackActionInputs: MMAction2's,
-# whose samples always keep `num_clips`/`clip_len` for the plugin's TSMHead and
-# Recognizer2D to check against num_segments.
-pack = dict(type='tsm_plugin.PackActionInputs')
-train_pipeline = [*_base_.train_pipeline[:-1], pack]
-val_pipeline = [*_base_.val_pipeline[:-1], pack]
-test_pipeline = [*_base_.test_pipeline[:-1], pack]
-
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
-test_dataloader = dict(dataset=dict(pipeline=test_pipeline))

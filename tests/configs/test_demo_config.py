@@ -6,6 +6,7 @@ import logging
 
 import pytest
 import torch
+from mmaction.datasets.transforms import PackActionInputs as StockPack
 from mmaction.registry import MODELS
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
@@ -37,8 +38,11 @@ def with_segments(cfg, num_segments):
 
 def test_runner_refuses_4_segments_on_the_demo_8_frame_pipeline(
         demo_test_split, tmp_path):
-    """As `tools/test.py` runs it: MMAction2 alone reports an accuracy."""
+    """As `tools/test.py` runs it: MMAction2 alone reports an accuracy. The
+    demo pipelines end with a plain `dict(type='PackActionInputs')`."""
     cfg = with_segments(load(DEMO), 4)
+    assert cfg.test_dataloader.dataset.pipeline[-1] == dict(
+        type='PackActionInputs')
     cfg.work_dir = str(tmp_path)
     cfg.test_dataloader.update(num_workers=0, persistent_workers=False)
     cfg.test_dataloader.dataset.data_root = str(demo_test_split)
@@ -61,12 +65,13 @@ class Records(logging.Handler):
 
 def test_stock_pack_without_clip_keys_is_said_once(demo_test_split,
                                                    monkeypatch):
-    """MMAction2's PackActionInputs without num_clips/clip_len: the model
-    cannot check, runs, and says so once in the log."""
+    """Samples without num_clips/clip_len (MMAction2's own PackActionInputs
+    class, built directly: the registry gives the plugin's): the model cannot
+    check, runs, and says so once in the log."""
     monkeypatch.setattr(clip_layout, '_warned', set())
     cfg = with_segments(load(DEMO), 4)
     pipeline = copy.deepcopy(cfg.test_pipeline)
-    pipeline[-1] = dict(type='PackActionInputs')  # MMAction2's, default keys
+    pipeline[-1] = StockPack()  # default meta_keys
     video = str(demo_test_split / 'test' / '00000_0.mp4')
     data = pseudo_collate([Compose(pipeline)(
         dict(filename=video, label=0, start_index=0, modality='RGB'))])

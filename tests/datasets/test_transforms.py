@@ -1,5 +1,6 @@
 """tsm_plugin.PackActionInputs: MMAction2's, whose samples always keep the
-clip layout (num_clips, clip_len) that the plugin's models check."""
+clip layout (num_clips, clip_len) that the plugin's models check; configs get
+it for `type='PackActionInputs'` too."""
 import numpy as np
 import pytest
 from mmaction.datasets.transforms import PackActionInputs as StockPack
@@ -15,11 +16,14 @@ def results():
                 num_clips=4, clip_len=2, img_shape=(4, 4), frame_inds=np.arange(8))
 
 
+@pytest.mark.parametrize('name', ['PackActionInputs',
+                                  'tsm_plugin.PackActionInputs'])
 @pytest.mark.parametrize('meta_keys', [None, ('img_shape', ), ()])
-def test_keeps_num_clips_and_clip_len_whatever_meta_keys(meta_keys):
-    init_default_scope('mmaction')
+def test_keeps_num_clips_and_clip_len_whatever_meta_keys(name, meta_keys):
+    init_default_scope('mmaction')  # as the configs' default_scope
     args = {} if meta_keys is None else dict(meta_keys=meta_keys)
-    pack = TRANSFORMS.build(dict(type='tsm_plugin.PackActionInputs', **args))
+    pack = TRANSFORMS.build(dict(type=name, **args))
+    assert type(pack) is tsm_plugin.PackActionInputs
     assert isinstance(pack, StockPack)
     packed = pack(results())
     meta = packed['data_samples'].metainfo
