@@ -11,7 +11,9 @@ views, unless the total happens not to divide, e.g. 2 views x 12 frames with
 ``SampleFrames`` and its variants record ``num_clips`` and ``clip_len`` in the
 results; ``PackActionInputs(meta_keys=(..., 'num_clips', 'clip_len'))`` keeps
 them in each data sample's metainfo, where they are checked here; the
-plugin's ``PackActionInputs`` (``tsm_plugin.datasets``) always keeps them.
+plugin's ``PackActionInputs`` (``tsm_plugin.datasets``), which
+``type='PackActionInputs'`` builds once the plugin is imported, always keeps
+them.
 Samples without them cannot be checked: the first such batch logs one warning
 (per process) saying so.
 """
