@@ -35,8 +35,8 @@ class Recognizer2D(MMActionRecognizer2D):
                     f'backbone {attr}={ours!r} but cls_head {attr}={theirs!r}: '
                     f'set the same {attr} in both')
         out_indices = getattr(self.backbone, 'out_indices', None)
-        if not self.with_neck and out_indices is not None \
-                and len(out_indices) != 1:
+        if head is not None and not self.with_neck \
+                and out_indices is not None and len(out_indices) != 1:
             raise ValueError(
                 f'backbone out_indices={tuple(out_indices)!r} makes it return '
                 f'{len(out_indices)} feature maps, but cls_head takes one: '
