@@ -7,14 +7,14 @@ from . import stack_fixes
 
 stack_fixes.apply_all()
 
-from .ops import TemporalShift, temporal_shift  # noqa: E402
-from .models import Recognizer2D, ResNetTSM, TSMHead  # noqa: E402
+from .ops import TAdaConv2d, TemporalShift, temporal_shift  # noqa: E402
+from .models import Recognizer2D, ResNetTAda, ResNetTSM, TSMHead  # noqa: E402
 from .registry import MODELS  # noqa: E402
-# VideoDataset naming bad videos by file and line (MMAction2's registry entry)
+# VideoDataset naming bad videos by file and line, PackActionInputs keeping
+# num_clips/clip_len (both also MMAction2's registry entries)
 from . import datasets  # noqa: E402,F401
+from .datasets import PackActionInputs  # noqa: E402
 
 __version__ = '0.1.0'
-__all__ = ['MODELS', 'Recognizer2D', 'ResNetTSM', 'TSMHead', 'TemporalShift', 'temporal_shift']
-from .models import ResNetTAda  # noqa: E402
-from .ops import TAdaConv2d  # noqa: E402
-__all__ += ['ResNetTAda', 'TAdaConv2d']
+__all__ = ['MODELS', 'PackActionInputs', 'Recognizer2D', 'ResNetTAda', 'ResNetTSM',
+           'TAdaConv2d', 'TSMHead', 'TemporalShift', 'temporal_shift']

@@ -1,11 +1,21 @@
 # Shared by tsm_r18_demo.py and tsn_r18_demo.py, which differ only in
 # model.backbone.is_shift. Data: `python -m tsm_plugin.demo.make_data OUT`
-# (two classes that differ only in the direction of time). Point the config at
-# another data set with
+# (two classes that differ only in the direction of time).
+#
+# Other data: mmengine substitutes `data_root` into the three dataloaders below
+# when it loads this file, so `data_root = OUT` in a child config changes
+# nothing by itself. Set it where the datasets read it, on the command line of
+# the stock tools or of `python -m tsm_plugin.demo.run`:
 #   --cfg-options train_dataloader.dataset.data_root=OUT \
 #       val_dataloader.dataset.data_root=OUT test_dataloader.dataset.data_root=OUT
+# or in a child config:
+#   data_root = 'OUT'
+#   train_dataloader = dict(dataset=dict(data_root=data_root))
+#   val_dataloader = dict(dataset=dict(data_root=data_root))
+#   test_dataloader = dict(dataset=dict(data_root=data_root))
+# (`num_segments` and `crop_size` likewise: override the model and pipelines.)
 # Self-contained on purpose: no `mmaction::` base, whose lookup needs
-# pkg_resources before custom_imports can repair it (see FIELD_NOTES.md).
+# pkg_resources before custom_imports can repair it (setuptools >= 81 has none).
 custom_imports = dict(imports=['tsm_plugin'], allow_failed_imports=False)
 default_scope = 'mmaction'
 
@@ -60,6 +70,8 @@ val_pipeline = [
     dict(type='FormatShape', input_format='NCHW'),
     dict(type='PackActionInputs')
 ]
+# What MMAction2's inference_recognizer reads (and test_dataloader uses).
+test_pipeline = val_pipeline
 
 # ann_file and data_prefix are relative: the dataset joins them to data_root.
 train_dataloader = dict(
@@ -96,7 +108,7 @@ test_dataloader = dict(
         data_root=data_root,
         ann_file='test.txt',
         data_prefix=dict(video=''),
-        pipeline=val_pipeline,
+        pipeline=test_pipeline,
         test_mode=True))
 
 # two classes: top-5 would always be 1.0

@@ -11,25 +11,3 @@ model = dict(
     type='tsm_plugin.Recognizer2D',
     backbone=dict(type='mmaction.MobileNetV2TSM', num_segments=8),
     cls_head=dict(type='tsm_plugin.TSMHead', num_segments=8))
-
-# Keep num_clips/clip_len in the data samples: the plugin's TSMHead and
-# Recognizer2D check them against num_segments.
-pack_meta_keys = ('img_shape', 'img_key', 'video_id', 'timestamp', 'num_clips',
-                  'clip_len')
-# The bundled pipelines with their last step, PackActionInputs, replaced.
-train_pipeline = [
-    *_base_.train_pipeline[:-1],
-    dict(type='PackActionInputs', meta_keys=pack_meta_keys)
-]
-val_pipeline = [
-    *_base_.val_pipeline[:-1],
-    dict(type='PackActionInputs', meta_keys=pack_meta_keys)
-]
-test_pipeline = [
-    *_base_.test_pipeline[:-1],
-    dict(type='PackActionInputs', meta_keys=pack_meta_keys)
-]
-
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
-test_dataloader = dict(dataset=dict(pipeline=test_pipeline))

@@ -17,21 +17,8 @@ split = 1  # official train/test splits: 1, 2 or 3
 ann_file_train = f'data/ucf101/ucf101_train_split_{split}_videos.txt'
 ann_file_val = f'data/ucf101/ucf101_val_split_{split}_videos.txt'
 
-file_client_args = dict(io_backend='disk')
-test_pipeline = [
-    dict(type='DecordInit', **file_client_args),
-    dict(
-        type='SampleFrames',
-        clip_len=1,
-        frame_interval=1,
-        num_clips=8,
-        test_mode=True),
-    dict(type='DecordDecode'),
-    dict(type='Resize', scale=(-1, 256)),
-    dict(type='CenterCrop', crop_size=224),
-    dict(type='FormatShape', input_format='NCHW'),
-    dict(type='PackActionInputs', meta_keys=_base_.pack_meta_keys)
-]
+# One centre crop at test time, as in validation (the base tests 10 crops).
+test_pipeline = _base_.val_pipeline
 
 train_dataloader = dict(
     batch_size=12,

@@ -42,13 +42,23 @@ def test_table_and_best_epoch():
     assert lines[3].split() == ['TSN', 'no', '2', '53.0%', '50.0%']
 
 
-def test_demo_job_trains_and_tests_with_the_stock_tools(tmp_path):
+def test_demo_job_trains_and_tests_with_the_stock_tools(tmp_path, capsys):
     """One epoch on 8 videos: stock train.py, then stock test.py on the best
     checkpoint, both loading the plugin from the config's custom_imports."""
     results = run.main([
         '--work-dir', str(tmp_path), '--num-train', '8', '--num-val', '4',
-        '--epochs', '1', '--models', 'TSM'
+        '--epochs', '1', '--models', 'TSM',
+        '--cfg-options', 'test_dataloader.batch_size=3'
     ])
+    # compact: a line per run, the tools' output in their logs, table last
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) < 10, out
+    assert out[-1].startswith('(chance'), out
+    assert out[-2].split()[:2] == ['TSM', 'yes'], out
+    logs = [tmp_path / 'tsm' / 'train.log', tmp_path / 'tsm' / 'test' / 'test.log']
+    assert all(any(str(log) in line for line in out) for log in logs)
+    # --cfg-options reach both stock tools (their config dumps)
+    assert all('batch_size=3' in log.read_text() for log in logs)
     tsm = results['TSM']
     assert tsm['checkpoint'] == osp.join(str(tmp_path), 'tsm',
                                          'best_acc_top1_epoch_1.pth')

@@ -6,9 +6,14 @@ plugin's ``VideoDataset`` for ``type='VideoDataset'`` (and
 that names a bad video by file, label and annotation line. Stock configs get
 it through ``custom_imports = dict(imports=['tsm_plugin'])``, without change.
 ``mmaction.datasets.VideoDataset`` itself is not modified.
+
+Likewise ``type='PackActionInputs'`` builds the plugin's ``PackActionInputs``
+(``transforms``): MMAction2's, whose samples always keep ``num_clips`` and
+``clip_len``, which the plugin's models check against ``num_segments``.
 """
 from mmaction.registry import DATASETS as MMACTION_DATASETS
 
+from .transforms import PackActionInputs, use_plugin_pack_action_inputs
 from .video_dataset import BadVideoError, VideoDataset
 
 
@@ -23,5 +28,7 @@ def use_plugin_video_dataset():
 
 
 use_plugin_video_dataset()
+use_plugin_pack_action_inputs()
 
-__all__ = ['BadVideoError', 'VideoDataset', 'use_plugin_video_dataset']
+__all__ = ['BadVideoError', 'PackActionInputs', 'VideoDataset',
+           'use_plugin_pack_action_inputs', 'use_plugin_video_dataset']

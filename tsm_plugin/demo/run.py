@@ -9,17 +9,21 @@
    evaluates the best checkpoint (by val top-1) on the test split with the
    stock ``tools/test.py``; both run unmodified, as subprocesses of this Python,
    and load the plugin through the configs' ``custom_imports``;
-3. prints both test accuracies (also in ``WORK_DIR/results.txt``) and saves
-   the loss / accuracy curves to ``WORK_DIR/curves.png``.
+3. prints one progress line per run (the stock tools' own output goes to
+   ``WORK_DIR/<model>/train.log`` and ``WORK_DIR/<model>/test/test.log``),
+   saves the loss / accuracy curves to ``WORK_DIR/curves.png`` and ends with
+   the table of both accuracies (also in ``WORK_DIR/results.txt``).
 
 ``WORK_DIR/data``, ``WORK_DIR/tsm`` and ``WORK_DIR/tsn`` are replaced on each
-run. ``--models TSM``, ``--epochs``, ``--num-train``, ``--seed``: see ``--help``.
+run. ``--models TSM``, ``--epochs``, ``--num-train``, ``--seed``,
+``--cfg-options KEY=VALUE ...`` (for both stock tools): see ``--help``.
 """
 import argparse
 import glob
 import json
 import os
 import os.path as osp
+import shlex
 import shutil
 import subprocess
 import sys
@@ -27,6 +31,8 @@ import time
 
 from .make_data import make_dataset
 from .plot import latest_run_dir, plot_curves, read_scalars
+
+LOG_TAIL = 40  # lines of a failed tool's log shown
 
 # configs/ lies beside the package in the source tree (editable install).
 CONFIG_DIR = osp.join(
@@ -58,18 +64,38 @@ def data_root_options(data_root):
                            'test_dataloader')]
 
 
-def run_tool(tool, *args):
-    print(f'\n$ {sys.executable} {" ".join((tool, ) + args)}', flush=True)
-    subprocess.run([sys.executable, tool, *args], check=True)
+def run_tool(tool, args, log_file, label):
+    """Run MMAction2's stock ``tool`` with ``args``, its output into
+    ``log_file``; print one progress line (finished by the caller). On failure
+    raise ``RuntimeError`` with the end of the log."""
+    os.makedirs(osp.dirname(log_file), exist_ok=True)
+    cmd = [sys.executable, tool, *args]
+    print(f'{label:<11} stock tools/{osp.basename(tool)}, log {log_file} ... ',
+          end='', flush=True)
+    start = time.time()
+    with open(log_file, 'w') as log:
+        log.write(f'$ {shlex.join(cmd)}\n\n')
+        log.flush()
+        returncode = subprocess.run(cmd, stdout=log,
+                                    stderr=subprocess.STDOUT).returncode
+    if returncode:
+        print('failed')
+        with open(log_file) as log:
+            tail = ''.join(log.readlines()[-LOG_TAIL:])
+        raise RuntimeError(f'{label}: tools/{osp.basename(tool)} exited with '
+                           f'{returncode}; the end of {log_file}:\n{tail}')
+    return time.time() - start
 
 
-def train(config, work_dir, cfg_options=()):
-    """Stock ``tools/train.py``; returns the best checkpoint's path."""
+def train(config, work_dir, cfg_options=(), label='train'):
+    """Stock ``tools/train.py``, output in ``work_dir/train.log``; returns
+    the best checkpoint's path and the seconds it took."""
     args = [config, '--work-dir', work_dir]
     if cfg_options:
         args += ['--cfg-options', *cfg_options]
-    run_tool(mmaction_tool('train.py'), *args)
-    return best_checkpoint(work_dir)
+    seconds = run_tool(mmaction_tool('train.py'), args,
+                       osp.join(work_dir, 'train.log'), label)
+    return best_checkpoint(work_dir), seconds
 
 
 def best_checkpoint(work_dir):
@@ -81,13 +107,15 @@ def best_checkpoint(work_dir):
     return found[0]
 
 
-def test(config, checkpoint, work_dir, cfg_options=()):
-    """Stock ``tools/test.py``; returns its metrics (e.g. ``acc/top1``)."""
+def test(config, checkpoint, work_dir, cfg_options=(), label='test'):
+    """Stock ``tools/test.py``, output in ``work_dir/test.log``; returns its
+    metrics (e.g. ``acc/top1``) and the seconds it took."""
     args = [config, checkpoint, '--work-dir', work_dir]
     if cfg_options:
         args += ['--cfg-options', *cfg_options]
-    run_tool(mmaction_tool('test.py'), *args)
-    return read_test_metrics(work_dir)
+    seconds = run_tool(mmaction_tool('test.py'), args,
+                       osp.join(work_dir, 'test.log'), label)
+    return read_test_metrics(work_dir), seconds
 
 
 def read_test_metrics(work_dir):
@@ -116,8 +144,10 @@ def best_val_epoch(checkpoint):
     return int(osp.splitext(checkpoint)[0].rsplit('_', 1)[1])
 
 
-def run_model(name, work_dir, data_root, epochs=None, seed=0):
-    """Train and test one model into ``work_dir/<name>``; return its figures."""
+def run_model(name, work_dir, data_root, epochs=None, seed=0,
+              cfg_options=()):
+    """Train and test one model into ``work_dir/<name>``; return its figures.
+    ``cfg_options`` (``KEY=VALUE`` strings) come after the demo's own."""
     config_name, shift = MODELS[name]
     config = osp.join(CONFIG_DIR, config_name)
     if not osp.isfile(config):
@@ -129,12 +159,19 @@ def run_model(name, work_dir, data_root, epochs=None, seed=0):
     shutil.rmtree(model_dir, ignore_errors=True)
     options = data_root_options(data_root)
     train_options = options + [f'randomness.seed={seed}'] + (
-        [f'train_cfg.max_epochs={epochs}'] if epochs else [])
-    checkpoint = train(config, model_dir, train_options)
-    metrics = test(config, checkpoint, osp.join(model_dir, 'test'), options)
+        [f'train_cfg.max_epochs={epochs}'] if epochs else []) + list(
+            cfg_options)
+    checkpoint, seconds = train(config, model_dir, train_options,
+                                f'{name} train')
     best_epoch = best_val_epoch(checkpoint)
     _, val = read_scalars(model_dir)
     val_top1 = next(r['acc/top1'] for r in val if r['step'] == best_epoch)
+    print(f'{seconds:.0f} s, best val top-1 {100 * val_top1:.1f}% '
+          f'(epoch {best_epoch})', flush=True)
+    metrics, seconds = test(config, checkpoint, osp.join(model_dir, 'test'),
+                            options + list(cfg_options), f'{name} test')
+    print(f'{seconds:.0f} s, test top-1 {100 * metrics["acc/top1"]:.1f}%',
+          flush=True)
     return dict(shift=shift, best_epoch=best_epoch, val_top1=val_top1,
                 test_top1=metrics['acc/top1'], checkpoint=checkpoint,
                 work_dir=model_dir)
@@ -155,6 +192,11 @@ def main(argv=None):
                         help='seeds the data and the training')
     parser.add_argument('--models', nargs='+', default=DEFAULT_MODELS,
                         choices=list(MODELS))
+    parser.add_argument(
+        '--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
+        help='passed on to the stock tools/train.py and tools/test.py, after '
+        "the demo's own (which point the three dataloaders at "
+        'WORK_DIR/data and set the seed and epochs)')
     args = parser.parse_args(argv)
 
     start = time.time()
@@ -168,15 +210,16 @@ def main(argv=None):
           f'{args.num_val} test videos in {data_root}', flush=True)
 
     results = {name: run_model(name, work_dir, data_root, args.epochs,
-                               args.seed)
+                               args.seed, args.cfg_options)
                for name in args.models}
     curves = plot_curves({n: r['work_dir'] for n, r in results.items()},
                          osp.join(work_dir, 'curves.png'))
     summary = format_table(results)
     with open(osp.join(work_dir, 'results.txt'), 'w') as f:
         f.write(summary + '\n')
-    print('\n' + summary)
-    print(f'curves: {curves}\nwall time: {time.time() - start:.0f} s')
+    print(f'curves: {curves}; table: {osp.join(work_dir, "results.txt")}; '
+          f'wall time {time.time() - start:.0f} s\n')
+    print(summary)
     return results
 
 

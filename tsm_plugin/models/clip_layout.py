@@ -10,10 +10,27 @@ views, unless the total happens not to divide, e.g. 2 views x 12 frames with
 
 ``SampleFrames`` and its variants record ``num_clips`` and ``clip_len`` in the
 results; ``PackActionInputs(meta_keys=(..., 'num_clips', 'clip_len'))`` keeps
-them in each data sample's metainfo, where they are checked here. Samples
-without them are not checked.
+them in each data sample's metainfo, where they are checked here; the
+plugin's ``PackActionInputs`` (``tsm_plugin.datasets``), which
+``type='PackActionInputs'`` builds once the plugin is imported, always keeps
+them.
+Samples without them cannot be checked: the first such batch logs one warning
+(per process) saying so.
 """
+import logging
 from numbers import Integral
+
+from mmengine.logging import print_log
+
+# Warnings already logged in this process (each is logged once).
+_warned = set()
+
+
+def warn_once(message):
+    """Log ``message`` as a warning, the first time only."""
+    if message not in _warned:
+        _warned.add(message)
+        print_log(message, logger='current', level=logging.WARNING)
 
 
 def frames_per_view(data_sample):
@@ -39,6 +56,13 @@ def check_clip_layout(data_samples, num_segments, owner):
     for sample in data_samples or ():
         layout = frames_per_view(sample)
         if layout is None:
+            warn_once(
+                'tsm_plugin: the data samples do not record num_clips and '
+                'clip_len, so the model cannot check that the pipeline '
+                f'samples num_segments={num_segments} frames per view. End '
+                "the pipelines with dict(type='tsm_plugin.PackActionInputs') "
+                "(or add 'num_clips' and 'clip_len' to PackActionInputs' "
+                'meta_keys).')
             continue
         num_clips, clip_len = layout
         # clip_len == num_segments: each clip is a view (multi-clip testing

@@ -22,6 +22,7 @@ from ... import ops
 from ...ops.temporal_shift import (check_shift_args, check_shift_channels,
                                    check_shift_input)
 from ...registry import MODELS
+from .resnet_args import check_bools, check_resnet_args
 
 SHIFT_PLACES = ('block', 'blockres')
 # Module-name segments that wrap an original ResNet module.
@@ -115,6 +116,12 @@ class ResNetTSM(ResNet):
                  pretrained2d=True,
                  lean_shift=True,
                  **kwargs):
+        check_resnet_args(depth, **kwargs)
+        check_bools(is_shift=is_shift, temporal_pool=temporal_pool,
+                    pretrained2d=pretrained2d, lean_shift=lean_shift)
+        if pretrained is not None and not isinstance(pretrained, str):
+            raise ValueError('pretrained must be None or a path/URL string, '
+                             f'got {pretrained!r}')
         if shift_place not in SHIFT_PLACES:
             raise ValueError(
                 f'shift_place must be one of {SHIFT_PLACES}, got {shift_place!r}')
@@ -151,6 +158,10 @@ class ResNetTSM(ResNet):
 
     def _check_non_local(self, non_local):
         """Per-stage lists of 0/1 flags, one per block; ValueError otherwise."""
+        # the default (0, 0, 0, 0) also fits num_stages < 4, as in MMAction2
+        if len(non_local) > self.num_stages and not any(
+                non_local[self.num_stages:]):
+            non_local = non_local[:self.num_stages]
         if len(non_local) != self.num_stages:
             raise ValueError(
                 f'non_local must give one entry per stage ({self.num_stages}), '
