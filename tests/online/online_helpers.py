@@ -21,7 +21,9 @@ def recognizer_cfg(backbone='r18', num_segments=4, **backbone_kwargs):
                       **backbone_kwargs),
         cls_head=dict(type='tsm_plugin.TSMHead', num_classes=NUM_CLASSES,
                       in_channels=channels, num_segments=num_segments,
-                      average_clips='prob'),
+                      average_clips='prob',
+                      temporal_pool=backbone_kwargs.get('temporal_pool',
+                                                        False)),
         data_preprocessor=dict(type='mmaction.ActionDataPreprocessor',
                                format_shape='NCHW'))
 
