@@ -9,7 +9,8 @@ for 1 and 4 streams, measures per new frame (inference, ``torch.no_grad``):
 - ``streaming step``: ``StreamingRecognizer.step`` (one 2D frame plus the
   buffers of the shifted channels, the running average included);
 - ``re-run clip``: the offline model on the last 8 frames of each stream, as
-  MMAction2's webcam demo does for each new frame.
+  MMAction2's webcam demo does for each new frame; and the 2D net (TSN) on
+  the same clip, which tells the cost of 8 frames from that of the shift.
 
 Ratios to the 2D frame: the variants take turns in rounds (order rotating),
 medians of per-round ratios (``bench_shift.interleaved`` / ``paired_ratio``).
@@ -39,8 +40,10 @@ BACKBONES = {
                     1280, MobileNetV2.forward),
 }
 T = 8
-FRAME, CONTROL, STEP, CLIP = ('2D frame', '2D frame, a second copy (noise)',
-                              'streaming step', 're-run clip (T=8)')
+FRAME, CONTROL, STEP, CLIP, CLIP_2D = (
+    '2D frame', '2D frame, a second copy (noise)', 'streaming step',
+    're-run clip (T=8)', '2D over the clip (TSN, T=8)')
+RATIOS = (CONTROL, STEP, CLIP, CLIP_2D)
 
 
 def build(backbone_cfg, channels, **kwargs):
@@ -74,14 +77,15 @@ def measure(name, streams, size, rounds):
     fns = {FRAME: lambda: frame_2d(tsn),
            CONTROL: lambda: frame_2d(tsn_again),
            STEP: lambda: streamer.step(frame),
-           CLIP: lambda: online.cls_head(online.backbone(clip), num_segs=T)}
+           CLIP: lambda: online.cls_head(online.backbone(clip), num_segs=T),
+           CLIP_2D: lambda: tsn.cls_head(tsn.backbone(clip), num_segs=T)}
     with torch.no_grad():
         wall, _ = interleaved(fns, rounds)
     control = [c / b for c, b in zip(wall[CONTROL], wall[FRAME])]
     return dict(
         ms=1e3 * statistics.median(wall[FRAME]),
         step_ms=1e3 * statistics.median(wall[STEP]),
-        ratios={k: paired_ratio(wall, k, FRAME) for k in (CONTROL, STEP, CLIP)},
+        ratios={k: paired_ratio(wall, k, FRAME) for k in RATIOS},
         control_range=(min(control), max(control)))
 
 
@@ -104,8 +108,8 @@ def main(argv=None):
         f'Per new frame, {args.size}x{args.size}, T={T}, {args.threads} '
         f'threads, {args.rounds} interleaved rounds; {cpu_name()}; load '
         f'average {load:.1f} at the start.', '',
-        f'| backbone | streams | 2D frame (ms) | {CONTROL} | {STEP} | {CLIP} '
-        '| control min-max |', '|---|---|---|---|---|---|---|']
+        f'| backbone | streams | 2D frame (ms) | {" | ".join(RATIOS)} '
+        '| control min-max |', '|---|---|---|---|---|---|---|---|']
     for name in args.backbones:
         for streams in args.streams:
             r = measure(name, streams, args.size, args.rounds)
@@ -113,7 +117,7 @@ def main(argv=None):
             lines.append(
                 f'| {name} | {streams} | {r["ms"]:.1f} | '
                 + ' | '.join(f'{r["ratios"][k]:.3f}'
-                             for k in (CONTROL, STEP, CLIP))
+                             for k in RATIOS)
                 + f' | {lo:.2f}-{hi:.2f} |')
             print(lines[-1], flush=True)
     lines.append(f'\n({time.time() - start:.0f} s; load average '
