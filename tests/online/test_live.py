@@ -108,6 +108,7 @@ def test_live_command_writes_annotated_video(videos, model_and_checkpoint,
 ])
 def test_live_command_names_a_bad_source(tmp_path, model_and_checkpoint,
                                          source, message):
+    """One line naming the bad input (no traceback), before any model."""
     _, checkpoint = model_and_checkpoint
     if source == 'corrupt':
         source = str(tmp_path / 'corrupt.mp4')
@@ -117,3 +118,16 @@ def test_live_command_names_a_bad_source(tmp_path, model_and_checkpoint,
         source = str(tmp_path / source)
     with pytest.raises(SystemExit, match=message):
         main([CONFIG, checkpoint, source])
+
+
+def test_live_command_refuses_a_bidirectional_model(videos, tmp_path,
+                                                    model_and_checkpoint):
+    _, checkpoint = model_and_checkpoint
+    config = tmp_path / 'bidirectional.py'
+    config.write_text(f"_base_ = [{osp.abspath(CONFIG)!r}]\n"
+                      "model = dict(backbone=dict(shift_mode='bidirectional'))\n")
+    with pytest.raises(SystemExit, match='error: cannot stream shift_mode='
+                       "'bidirectional'"):
+        main([str(config), checkpoint, videos[0]])
+    with pytest.raises(SystemExit, match='checkpoint file not found'):
+        main([str(config), str(tmp_path / 'none.pth'), videos[0]])

@@ -7,6 +7,7 @@ of the last ``--average-last`` per-frame scores. ``--out OUT.mp4`` writes the
 video with the label drawn on each frame.
 """
 import argparse
+import os.path as osp
 import sys
 import time
 
@@ -55,12 +56,16 @@ def progress_bar(done, total, width=20):
 def main(argv=None):
     args = parse_args(argv)
     try:  # bad inputs: one clear line, before the model is built
+        for kind, path in (('config', args.config),
+                           ('checkpoint', args.checkpoint)):
+            if not osp.isfile(path):
+                raise FileNotFoundError(f'{kind} file not found: {path}')
         source = open_source(args.source)
         names = read_label_map(args.label_map) if args.label_map else None
+        streamer = StreamingRecognizer.from_config(
+            args.config, args.checkpoint, device=args.device)
     except (FileNotFoundError, ValueError) as error:
         sys.exit(f'error: {error}')
-    streamer = StreamingRecognizer.from_config(
-        args.config, args.checkpoint, device=args.device)
     cfg = streamer.recognizer.cfg
     streamer.average_last = args.average_last or \
         streamer.recognizer.backbone.num_segments
