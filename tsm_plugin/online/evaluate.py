@@ -107,7 +107,7 @@ def main(argv=None):
     num_segments = streamer.recognizer.backbone.num_segments
     print(f'| offline ({num_segments} sampled frames, as tools/test.py) | '
           f'{100 * correct["offline"] / n:.1f}% |')
-    print(f'| streamed, every {args.frame_step}. frame, label at the last '
+    print(f'| streamed (--frame-step {args.frame_step}), label at the last '
           f'frame | {100 * correct["streamed"] / n:.1f}% |')
     print('| streamed over the sampled frames (= offline) | '
           f'{100 * correct["sampled"] / n:.1f}% |')
