@@ -1,7 +1,5 @@
-from .backbones import ResNetTSM
+from .backbones import MobileNetV2TSM, ResNetTAda, ResNetTSM
 from .heads import TSMHead
 from .recognizers import Recognizer2D
 
-__all__ = ['Recognizer2D', 'ResNetTSM', 'TSMHead']
-from .backbones import ResNetTAda  # noqa: E402
-__all__ += ['ResNetTAda']
+__all__ = ['MobileNetV2TSM', 'Recognizer2D', 'ResNetTAda', 'ResNetTSM', 'TSMHead']

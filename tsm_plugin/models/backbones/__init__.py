@@ -1,5 +1,5 @@
+from .mobilenet_v2_tsm import MobileNetV2TSM
+from .resnet_tada import ResNetTAda
 from .resnet_tsm import ResNetTSM
 
-__all__ = ['ResNetTSM']
-from .resnet_tada import ResNetTAda  # noqa: E402
-__all__ += ['ResNetTAda']
+__all__ = ['MobileNetV2TSM', 'ResNetTAda', 'ResNetTSM']
