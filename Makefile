@@ -18,7 +18,7 @@ $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip 'setuptools<81' wheel
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q --no-build-isolation -e '.[tests,demo]'
+	$(BIN)/pip install -q --no-build-isolation -e '.[tests,demo,export]'
 	touch $(STAMP)
 
 test: $(STAMP)
