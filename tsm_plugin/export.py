@@ -141,11 +141,21 @@ def export_module(graph, example_inputs, out, input_names, output_names,
     return out
 
 
+def onnx_session(path, threads=0):
+    """An ONNX Runtime CPU session; ``threads=0``: ONNX Runtime's default.
+    Idle threads sleep instead of spinning, so the check does not slow down
+    a shared machine (the latency benchmark sets its own options)."""
+    _, onnxruntime = require_onnxruntime()
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.add_session_config_entry('session.intra_op.allow_spinning', '0')
+    return onnxruntime.InferenceSession(
+        path, options, providers=['CPUExecutionProvider'])
+
+
 def run_onnx(path, inputs):
     """Outputs of the ONNX graph at ``path`` in ONNX Runtime (CPU), one run."""
-    _, onnxruntime = require_onnxruntime()
-    session = onnxruntime.InferenceSession(
-        path, providers=['CPUExecutionProvider'])
+    session = onnx_session(path)
     names = [i.name for i in session.get_inputs()]
     return session.run(None, {name: np.ascontiguousarray(x.numpy())
                               for name, x in zip(names, inputs)})
@@ -159,15 +169,19 @@ def relative_difference(actual, expected):
     return float(diff / scale) if scale > 0 else float(diff)
 
 
+class OnnxMismatchError(RuntimeError):
+    """The exported graph answers differently from the PyTorch model."""
+
+
 def check_outputs(onnx_outputs, torch_outputs, names, what,
                   tolerance=RELATIVE_TOLERANCE):
-    """Largest relative difference; AssertionError naming the output beyond
-    ``tolerance``."""
+    """Largest relative difference; ``OnnxMismatchError`` naming the output
+    beyond ``tolerance``."""
     worst = 0.0
     for name, got, want in zip(names, onnx_outputs, torch_outputs):
         rel = relative_difference(got, want.detach().numpy())
         if rel > tolerance:
-            raise AssertionError(
+            raise OnnxMismatchError(
                 f'{what}: ONNX Runtime output {name!r} differs from PyTorch by '
                 f'{rel:.3g} of its scale (tolerance {tolerance:g})')
         worst = max(worst, rel)
@@ -185,29 +199,38 @@ def verify_offline(graph, path, height, width, num_clips=3, seed=1):
                          f'offline graph {path}')
 
 
+def stream_onnx(path, frames, buffers):
+    """Run a streaming graph over ``frames`` ``(T, B, 3, H, W)`` from
+    ``buffers`` (numpy), feeding back its new buffers; one output list
+    (``[scores, *new_buffers]``, numpy) per frame."""
+    session = onnx_session(path)
+    input_names, _ = io_names(len(buffers))
+    outputs = []
+    for frame in frames:
+        outputs.append(session.run(None, dict(zip(
+            input_names, [frame.numpy()] + list(buffers)))))
+        buffers = outputs[-1][1:]
+    return outputs
+
+
 def verify_streaming(streaming, path, height, width, num_frames=4, batch=2,
                      seed=1):
     """Stream ``num_frames`` fresh frames from zero buffers through the graph
-    in ONNX Runtime and through ``streaming`` in PyTorch, feeding each its own
-    new buffers; returns the largest relative difference of any output."""
-    _, onnxruntime = require_onnxruntime()
-    session = onnxruntime.InferenceSession(
-        path, providers=['CPUExecutionProvider'])
-    input_names, output_names = io_names(streaming.num_buffers)
+    in ONNX Runtime and through ``streaming`` in PyTorch, each feeding back
+    its own new buffers; returns the largest relative difference."""
     generator = torch.Generator().manual_seed(seed)
     frames = torch.randn(num_frames, batch, 3, height, width,
                          generator=generator)
-    torch_buffers = streaming.zero_buffers(frames[0])
-    onnx_buffers = [b.numpy() for b in torch_buffers]
+    buffers = streaming.zero_buffers(frames[0])
+    got = stream_onnx(path, frames, [b.numpy() for b in buffers])
+    _, output_names = io_names(len(buffers))
     worst = 0.0
     for t, frame in enumerate(frames):
         with torch.no_grad():
-            expected = streaming(frame, *torch_buffers)
-        got = session.run(None, dict(zip(input_names,
-                                         [frame.numpy()] + onnx_buffers)))
+            expected = streaming(frame, *buffers)
         worst = max(worst, check_outputs(
-            got, expected, output_names, f'streaming graph {path}, frame {t}'))
-        torch_buffers, onnx_buffers = list(expected[1:]), got[1:]
+            got[t], expected, output_names, f'streaming graph {path}, frame {t}'))
+        buffers = expected[1:]
     return worst
 
 
