@@ -13,3 +13,6 @@ from .registry import MODELS  # noqa: E402
 
 __version__ = '0.1.0'
 __all__ = ['MODELS', 'Recognizer2D', 'ResNetTSM', 'TSMHead', 'TemporalShift', 'temporal_shift']
+
+from .models import MobileNetV2TSM  # noqa: E402
+__all__ += ['MobileNetV2TSM']
