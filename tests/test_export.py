@@ -14,8 +14,11 @@ from mmengine import Config
 
 from tsm_plugin.export import (RELATIVE_TOLERANCE, OfflineGraph,
                                OnnxMismatchError, export, export_module,
-                               main, offline_inputs, relative_difference,
-                               require_onnxruntime, run_onnx, verify_offline)
+                               io_names, main, offline_inputs,
+                               relative_difference, require_onnxruntime,
+                               run_onnx, stream_onnx, streaming_inputs,
+                               verify_offline)
+from tsm_plugin.online import StreamingRecognizer
 from tsm_plugin.registry import MODELS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,6 +46,16 @@ OFFLINE_VARIANTS = {
     'mmaction-mobilenetv2':
     (dict(type='mmaction.MobileNetV2TSM', pretrained2d=False), 1280, False,
      32),
+    'plugin-mobilenetv2': (dict(type='tsm_plugin.MobileNetV2TSM'), 1280,
+                           False, 32),
+}
+UNIDIRECTIONAL = dict(shift_mode='unidirectional')
+# name: (backbone, head in_channels, frame size)
+STREAMING_VARIANTS = {
+    'r18-blockres': (dict(R18, **UNIDIRECTIONAL), 512, 32),
+    'r18-block': (dict(R18, shift_place='block', **UNIDIRECTIONAL), 512, 32),
+    'plugin-mobilenetv2':
+    (dict(type='tsm_plugin.MobileNetV2TSM', **UNIDIRECTIONAL), 1280, 32),
 }
 
 
@@ -119,6 +132,34 @@ def test_offline_graph_takes_frames_flat_with_nchw_layout(tmp_path):
     assert_each_frame_moves_scores(expected)
 
 
+@pytest.mark.parametrize('name', STREAMING_VARIANTS)
+def test_streaming_graph_reproduces_pytorch_streaming_frame_by_frame(
+        name, tmp_path):
+    backbone, in_channels, size = STREAMING_VARIANTS[name]
+    streaming = StreamingRecognizer(
+        build_recognizer(backbone, in_channels, size=size)).eval()
+    generator = torch.Generator().manual_seed(0)
+    # traced on one stream with random buffers, run on two from zeros
+    path = export_module(
+        streaming, streaming_inputs(streaming, size, size, 1, generator),
+        str(tmp_path / 'step.onnx'), *io_names(streaming.num_buffers))
+    frames = torch.randn(T + 2, 2, 3, size, size, generator=generator)
+    zeros = [b.numpy() for b in streaming.zero_buffers(frames[0])]
+    got = stream_onnx(path, frames, zeros)
+    streaming.reset()
+    for t, frame in enumerate(frames):
+        expected = streaming.step(frame)
+        assert got[t][0].shape == (2, 5)
+        assert relative_difference(got[t][0], expected) <= RELATIVE_TOLERANCE
+        for onnx_buffer, buffer in zip(got[t][1:], streaming.buffers):
+            assert relative_difference(onnx_buffer, buffer) \
+                <= RELATIVE_TOLERANCE
+    # the buffers carry the past: frame 1 alone (zero buffers) scores otherwise
+    (alone, *_) = run_onnx(path, [frames[1]] + [torch.from_numpy(z)
+                                                 for z in zeros])
+    assert relative_difference(alone, got[1][0]) > MOVES
+
+
 def slice_copied_shift(self, x):
     """``TemporalShift.forward`` with the shift this plugin had before: each
     channel group copied into its slice of ``torch.empty_like`` (exact in
@@ -189,6 +230,27 @@ def test_cli_exports_a_checkpoint_with_dynamic_batch(tmp_path, capsys):
         expected = OfflineGraph(model.eval())(clips)
     (got, ) = run_onnx(out, [clips])
     assert relative_difference(got, expected.numpy()) <= RELATIVE_TOLERANCE
+
+
+def test_cli_exports_the_streaming_step(tmp_path):
+    onnx, _ = require_onnxruntime()
+    config = tmp_path / 'tsm_r18_online.py'
+    config.write_text(f'_base_ = [{str(DEMO_CONFIG)!r}]\n'
+                      "model = dict(backbone=dict(shift_mode='unidirectional'))\n")
+    out = str(tmp_path / 'step.onnx')
+    result = main([str(config), 'none', out, '--online', '--input-size', '32',
+                   '32'])
+    assert result['relative_difference'] <= RELATIVE_TOLERANCE
+    model = onnx.load(out)
+    names = ([i.name for i in model.graph.input],
+             [o.name for o in model.graph.output])
+    assert names == io_names(8)  # R18: one buffer per block's conv1
+    assert (result['inputs'], result['outputs']) == names
+    shapes = [[d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim]
+              for i in model.graph.input[:2]]
+    assert shapes == [['batch', 3, 32, 32], ['batch', 8, 8, 8]]
+    metadata = {p.key: p.value for p in model.metadata_props}
+    assert metadata['graph'] == 'streaming'
 
 
 @pytest.mark.parametrize('kwargs, match', [
