@@ -29,6 +29,7 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_shift.py --out benchmarks/results
+	$(BIN)/python benchmarks/bench_export.py --out benchmarks/results
 
 clean:
 	rm -rf $(VENV) work_dirs

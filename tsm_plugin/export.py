@@ -23,6 +23,7 @@ would be recorded as constants and answer wrong numbers. Each export is
 therefore checked in ONNX Runtime on inputs other than the tracing ones.
 """
 import argparse
+import sys
 import warnings
 
 import numpy as np
@@ -360,4 +361,7 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except (ValueError, ImportError, OnnxMismatchError) as error:
+        sys.exit(f'error: {error}')
