@@ -23,6 +23,7 @@ would be recorded as constants and answer wrong numbers. Each export is
 therefore checked in ONNX Runtime on inputs other than the tracing ones.
 """
 import argparse
+import json
 import sys
 import warnings
 
@@ -118,7 +119,8 @@ def export_module(graph, example_inputs, out, input_names, output_names,
                   opset=DEFAULT_OPSET, metadata=None):
     """``torch.onnx.export`` of ``graph`` (eval mode, no grad), with dim 0 of
     every input and output dynamic; ``metadata`` goes to the model's
-    ``metadata_props``. Returns ``out``."""
+    ``metadata_props`` (strings as they are, other values as JSON).
+    Returns ``out``."""
     onnx, _ = require_onnxruntime()
     # The exporter puts the module back in the mode it found it in, recursively:
     # a wrapper left in training mode would switch the model's BN to training.
@@ -137,7 +139,8 @@ def export_module(graph, example_inputs, out, input_names, output_names,
         model = onnx.load(out)
         for key, value in metadata.items():
             entry = model.metadata_props.add()
-            entry.key, entry.value = key, str(value)
+            entry.key = key
+            entry.value = value if isinstance(value, str) else json.dumps(value)
         onnx.save(model, out)
     return out
 
