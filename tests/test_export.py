@@ -40,9 +40,10 @@ OFFLINE_VARIANTS = {
                            non_local_cfg=dict(mode='embedded_gaussian',
                                               sub_sample=True)), 512, False,
                       32),
-    # 48 px: layer1's 12x12 maps take the eager shifted 1x1-conv products
+    # 40 px: layer1's 10x10 maps take the eager shifted 1x1-conv products
+    # (shifted_pointwise_conv.MIN_PIXELS)
     'r50-blockres-bidirectional':
-    (dict(R18, depth=50), 2048, False, 48),
+    (dict(R18, depth=50), 2048, False, 40),
     'mmaction-mobilenetv2':
     (dict(type='mmaction.MobileNetV2TSM', pretrained2d=False), 1280, False,
      32),
@@ -71,8 +72,7 @@ def build_recognizer(backbone, in_channels, temporal_pool=False, size=32):
                       temporal_pool=temporal_pool, init_std=0.1),
         data_preprocessor=dict(type='mmaction.ActionDataPreprocessor',
                                format_shape='NCHW')))
-    model.init_weights()
-    for m in model.modules():
+    for m in model.modules():  # torch's default init, then calibrated
         if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
             m.reset_running_stats()
             m.momentum = None  # cumulative average over the calibration run
