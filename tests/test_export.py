@@ -99,37 +99,36 @@ def assert_each_frame_moves_scores(scores):
             'not see a wrong graph')
 
 
+def assert_offline_parity(graph, size, tmp_path):
+    """Export with N = 1; on N = T + 1 clips that differ from a fresh clip in
+    one frame each, ONNX Runtime gives PyTorch's scores."""
+    generator = torch.Generator().manual_seed(0)
+    path = export_module(
+        graph, (offline_inputs(graph, size, size, 1, generator), ),
+        str(tmp_path / 'model.onnx'), ['frames'], ['scores'])
+    clips = clips_differing_in_one_frame(size, generator)
+    if graph.layout == 'NCHW':
+        clips = clips.flatten(0, 1)
+    with torch.no_grad():
+        expected = graph(clips)
+    (got, ) = run_onnx(path, [clips])
+    assert got.shape == (T + 1, 5)
+    assert relative_difference(got, expected.numpy()) <= RELATIVE_TOLERANCE
+    assert_each_frame_moves_scores(expected)
+
+
 @pytest.mark.parametrize('name', OFFLINE_VARIANTS)
 def test_offline_graph_matches_pytorch_for_other_n_and_each_frame(
         name, tmp_path):
     backbone, in_channels, temporal_pool, size = OFFLINE_VARIANTS[name]
     graph = OfflineGraph(build_recognizer(backbone, in_channels,
                                           temporal_pool, size))
-    generator = torch.Generator().manual_seed(0)
-    path = export_module(
-        graph, (offline_inputs(graph, size, size, 1, generator), ),
-        str(tmp_path / 'model.onnx'), ['frames'], ['scores'])
-    clips = clips_differing_in_one_frame(size, generator)  # N = T + 1, not 1
-    with torch.no_grad():
-        expected = graph(clips)
-    (got, ) = run_onnx(path, [clips])
-    assert got.shape == (T + 1, 5)
-    assert relative_difference(got, expected.numpy()) <= RELATIVE_TOLERANCE
-    assert_each_frame_moves_scores(expected)
+    assert_offline_parity(graph, size, tmp_path)
 
 
 def test_offline_graph_takes_frames_flat_with_nchw_layout(tmp_path):
     graph = OfflineGraph(build_recognizer(R18, 512), layout='NCHW')
-    generator = torch.Generator().manual_seed(0)
-    path = export_module(graph, (offline_inputs(graph, 32, 32, 1, generator), ),
-                         str(tmp_path / 'model.onnx'), ['frames'], ['scores'])
-    clips = clips_differing_in_one_frame(32, generator).flatten(0, 1)
-    with torch.no_grad():
-        expected = graph(clips)
-    (got, ) = run_onnx(path, [clips])
-    assert got.shape == (T + 1, 5)
-    assert relative_difference(got, expected.numpy()) <= RELATIVE_TOLERANCE
-    assert_each_frame_moves_scores(expected)
+    assert_offline_parity(graph, 32, tmp_path)
 
 
 @pytest.mark.parametrize('name', STREAMING_VARIANTS)
