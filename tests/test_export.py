@@ -40,10 +40,7 @@ OFFLINE_VARIANTS = {
                            non_local_cfg=dict(mode='embedded_gaussian',
                                               sub_sample=True)), 512, False,
                       32),
-    # 40 px: layer1's 10x10 maps take the eager shifted 1x1-conv products
-    # (shifted_pointwise_conv.MIN_PIXELS)
-    'r50-blockres-bidirectional':
-    (dict(R18, depth=50), 2048, False, 40),
+    'r50-blockres-bidirectional': (dict(R18, depth=50), 2048, False, 32),
     'mmaction-mobilenetv2':
     (dict(type='mmaction.MobileNetV2TSM', pretrained2d=False), 1280, False,
      32),
