@@ -259,6 +259,14 @@ def test_export_refuses_what_it_cannot_export(kwargs, match, tmp_path):
         export(str(DEMO_CONFIG), None, str(tmp_path / 'x.onnx'), **kwargs)
 
 
+def test_export_names_a_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="checkpoint '.*nope.pth'"):
+        export(str(DEMO_CONFIG), str(tmp_path / 'nope.pth'),
+               str(tmp_path / 'x.onnx'))
+    with pytest.raises(FileNotFoundError, match="out '.*x.onnx': its folder"):
+        export(str(DEMO_CONFIG), None, str(tmp_path / 'no' / 'x.onnx'))
+
+
 def test_offline_graph_refuses_a_recognizer_without_clips():
     with pytest.raises(ValueError, match='Recognizer2D with a cls_head'):
         OfflineGraph(torch.nn.Linear(2, 2))

@@ -24,6 +24,7 @@ therefore checked in ONNX Runtime on inputs other than the tracing ones.
 """
 import argparse
 import json
+import os.path as osp
 import sys
 import warnings
 
@@ -275,7 +276,7 @@ def export(config, checkpoint, out, online=False, input_size=None,
 
     Args:
         config (str | mmengine.Config): the model's config.
-        checkpoint (str | None): weights (``None``: the config's init).
+        checkpoint (str | None): weights (``None``: random, to try it out).
         out (str): the ``.onnx`` file to write.
         online (bool): the streaming step (uni-directional models) instead
             of the offline clip graph.
@@ -295,6 +296,12 @@ def export(config, checkpoint, out, online=False, input_size=None,
     if layout not in LAYOUTS:
         raise ValueError(f'layout must be one of {LAYOUTS}, got {layout!r}')
     check_size('input_size', input_size)
+    for name, path in (('config', config), ('checkpoint', checkpoint)):
+        if isinstance(path, str) and not osp.isfile(path):
+            raise FileNotFoundError(f'{name} {path!r}: no such file')
+    if not osp.isdir(osp.dirname(osp.abspath(out))):
+        raise FileNotFoundError(
+            f'out {out!r}: its folder does not exist')
     from mmaction.apis import init_recognizer
     from mmengine import Config
     if not isinstance(config, Config):
@@ -331,7 +338,7 @@ def parse_args(argv=None):
         'the streaming step with --online) and check it in ONNX Runtime.')
     parser.add_argument('config', help='model config file')
     parser.add_argument('checkpoint',
-                        help="checkpoint file ('none': the config's init)")
+                        help="checkpoint file ('none': random weights)")
     parser.add_argument('out', help='output .onnx file')
     parser.add_argument('--online', action='store_true',
                         help='export the streaming step (uni-directional '
@@ -366,5 +373,5 @@ def main(argv=None):
 if __name__ == '__main__':
     try:
         main()
-    except (ValueError, ImportError, OnnxMismatchError) as error:
+    except (ValueError, ImportError, OSError, OnnxMismatchError) as error:
         sys.exit(f'error: {error}')
