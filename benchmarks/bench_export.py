@@ -137,16 +137,19 @@ def main(argv=None):
                 inner = args.inner * (8 if online else 1)
                 fns = case(name, online, args.size, args.segments,
                            args.threads, inner, folder)
-                wall, _ = interleaved(fns, args.rounds)
-                ratios = {v: [t / b for t, b in zip(wall[v], wall[PYTORCH])]
-                          for v in fns}
+                wall, cpu = interleaved(fns, args.rounds)
                 for variant in fns:
-                    rows.append(dict(
-                        model=name, graph=what, variant=variant,
-                        ms=1000 * statistics.median(wall[variant]) / inner,
-                        ratio=paired_ratio(wall, variant, PYTORCH),
-                        ratio_spread=_spread(ratios[variant])
-                        if variant != PYTORCH else 0.0))
+                    row = dict(model=name, graph=what, variant=variant)
+                    for clock, times in (('wall', wall), ('cpu', cpu)):
+                        ratios = [t / b for t, b in
+                                  zip(times[variant], times[PYTORCH])]
+                        row.update({
+                            f'{clock}_ms':
+                            1000 * statistics.median(times[variant]) / inner,
+                            f'{clock}_ratio':
+                            paired_ratio(times, variant, PYTORCH),
+                            f'{clock}_spread': _spread(ratios)})
+                    rows.append(row)
     write(rows, args)
 
 
@@ -164,14 +167,20 @@ def write(rows, args):
         f'{args.threads} threads, torch {torch.__version__}, onnxruntime '
         f'{onnx_version()}; load average {load:.1f} at the end. Ratio: median '
         'over rounds of the time / PyTorch\'s time in the same round '
-        '(± half the interquartile range); ms: median per run.', '',
-        '| model | graph | variant | ms | ratio to PyTorch |',
-        '|---|---|---|---|---|']
+        '(± half the interquartile range); ms: median per run. Wall-clock, '
+        'and CPU time of the process over all its threads (the work done, '
+        'without the time spent waiting for a core).', '',
+        '| model | graph | variant | wall ms | wall ratio | CPU ms | '
+        'CPU ratio |', '|---|---|---|---|---|---|---|']
     for row in rows:
-        spread = f" ± {fmt(row['ratio_spread'])}" if row['variant'] != PYTORCH \
-            else ''
+        cells = []
+        for clock in ('wall', 'cpu'):
+            spread = (f" ± {fmt(row[f'{clock}_spread'])}"
+                      if row['variant'] != PYTORCH else '')
+            cells += [f"{row[f'{clock}_ms']:.1f}",
+                      f"{fmt(row[f'{clock}_ratio'])}{spread}"]
         lines.append(f"| {row['model']} | {row['graph']} | {row['variant']} | "
-                     f"{row['ms']:.1f} | {fmt(row['ratio'])}{spread} |")
+                     + ' | '.join(cells) + ' |')
     text = '\n'.join(lines) + '\n'
     with open(osp.join(args.out, 'bench_export.md'), 'w') as f:
         f.write(text)

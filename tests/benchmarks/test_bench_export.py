@@ -20,7 +20,7 @@ def test_tiny_run_writes_every_row(tmp_path):
                        '--rounds', '3')
     assert result.returncode == 0, result.stderr[-2000:]
     with open(tmp_path / 'bench_export.csv') as f:
-        rows = {(r['graph'], r['variant']): float(r['ratio'])
+        rows = {(r['graph'], r['variant']): float(r['wall_ratio'])
                 for r in csv.DictReader(f)}
     graphs = ('offline clip, 8 frames', 'streaming step, 1 frame')
     variants = ('PyTorch', 'PyTorch, a second copy', 'ONNX Runtime')
