@@ -17,10 +17,11 @@ Inputs are preprocessed as MMAction2's data preprocessor does (``(x - mean) /
 std``, RGB); mean, std, T and the names are stored in the graph's metadata.
 
 The exporter is torch's TorchScript-based ``torch.onnx.export``: it traces the
-model, during which the plugin's shift takes its out-of-place path (pad +
-cat), so it is recorded as data flow; the in-place shifts used in eager mode
-would be recorded as constants and answer wrong numbers. Each export is
-therefore checked in ONNX Runtime on inputs other than the tracing ones.
+model, during which the plugin's shift runs as out-of-place ops (pad + cat),
+recorded as data flow. A shift written as copies into slices of a new tensor
+exports without a warning and answers wrong numbers, so each export is checked
+in ONNX Runtime on inputs other than the tracing ones. T, H and W are static
+in the graph: ONNX Runtime refuses clips of another length.
 """
 import argparse
 import json
