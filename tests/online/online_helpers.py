@@ -21,7 +21,9 @@ def recognizer_cfg(backbone='r18', num_segments=4, **backbone_kwargs):
                       **backbone_kwargs),
         cls_head=dict(type='tsm_plugin.TSMHead', num_classes=NUM_CLASSES,
                       in_channels=channels, num_segments=num_segments,
-                      average_clips='prob'),
+                      average_clips='prob',
+                      temporal_pool=backbone_kwargs.get('temporal_pool',
+                                                        False)),
         data_preprocessor=dict(type='mmaction.ActionDataPreprocessor',
                                format_shape='NCHW'))
 
@@ -35,16 +37,22 @@ def build_recognizer(backbone='r18', num_segments=4, state_dict=None,
     if state_dict is not None:
         model.load_state_dict(state_dict)
         return model.eval()
+    return calibrate(model, torch.randn(2 * num_segments, 3, 32, 32))
+
+
+def calibrate(model, frames):
+    """Measure BN statistics on ``frames`` (so signals keep their scale
+    through the net) and draw a visible head; returns the model in eval."""
     bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
     for bn in bns:
         bn.reset_running_stats()
         bn.momentum = None  # cumulative average over the calibration batch
     model.train()
     with torch.no_grad():
-        model.backbone(torch.randn(2 * num_segments, 3, 32, 32))
+        model.backbone(frames)
     for bn in bns:
         bn.momentum = 0.1
-    with torch.no_grad():  # a visible, non-trivial head
+    with torch.no_grad():
         model.cls_head.fc_cls.weight.normal_(0, 0.05)
         model.cls_head.fc_cls.bias.normal_(0, 0.05)
     return model.eval()

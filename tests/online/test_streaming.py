@@ -7,7 +7,7 @@ from tsm_plugin.ops import TemporalShift
 
 from online_helpers import build_recognizer, recognizer_cfg
 
-T = 3  # num_segments the model is built (trained) with
+T = 2  # num_segments the model is built (trained) with
 
 
 def offline_frame_scores(state_dict, backbone, clips, **kwargs):

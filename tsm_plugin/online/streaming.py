@@ -194,14 +194,13 @@ class StreamingRecognizer(nn.Module):
         """Feed the next frame of each stream, ``(B, 3, H, W)``; returns its
         per-frame scores ``(B, num_classes)`` and updates ``smoothed_scores``
         (mean of the last ``average_last`` per-frame scores)."""
-        if self.buffers is None:
-            self.buffers = [None] * self.num_buffers  # zeros, made in place
-        elif self.buffers and frames.shape[0] != self.buffers[0].shape[0]:
+        if self.buffers and frames.shape[0] != self.buffers[0].shape[0]:
             raise ValueError(
                 f'frames hold {frames.shape[0]} streams, the running streams '
                 f'{self.buffers[0].shape[0]}: call reset() to start new ones')
+        buffers = self.buffers or [None] * self.num_buffers  # None: zeros
         with torch.no_grad():
-            scores, self.buffers = self._run(frames, self.buffers)
+            scores, self.buffers = self._run(frames, buffers)
         self.recent_scores.append(scores)
         self.smoothed_scores = torch.stack(tuple(self.recent_scores)).mean(0)
         return scores

@@ -59,6 +59,11 @@ class MobileNetV2TSM(MMActionMobileNetV2TSM):
         check_shift_input(x, self.num_segments)
         return super().forward(x)
 
+    def train(self, mode=True):
+        # MMAction2's MobileNetV2.train returns None; return self so it chains.
+        super().train(mode)
+        return self
+
     def init_weights(self):
         if self.pretrained2d and self.pretrained is None:
             MobileNetV2.init_weights(self)  # nothing to inflate: random init

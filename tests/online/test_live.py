@@ -1,0 +1,133 @@
+"""The live command and its per-frame preprocessing, on demo videos."""
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from mmengine import Config
+from mmengine.dataset import Compose, pseudo_collate
+from mmengine.registry import init_default_scope
+from online_helpers import calibrate
+
+from tsm_plugin.demo.make_data import make_dataset
+from tsm_plugin.online import StreamingRecognizer
+from tsm_plugin.online.__main__ import main
+from tsm_plugin.online.frames import (FramePreprocessor, VideoFile,
+                                      config_test_pipeline)
+
+CONFIG = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'demo',
+                  'tsm_r18_online_demo.py')
+
+
+@pytest.fixture(scope='module')
+def videos(tmp_path_factory):
+    out = tmp_path_factory.mktemp('demo_data')
+    make_dataset(str(out), num_train=2, num_val=2, num_test=2)
+    with open(out / 'test.txt') as f:
+        return [str(out / line.split()[0]) for line in f]
+
+
+@pytest.fixture(scope='module')
+def model_and_checkpoint(tmp_path_factory):
+    """The online demo model, random weights, BN measured on random frames."""
+    from mmaction.registry import MODELS
+    init_default_scope('mmaction')
+    cfg = Config.fromfile(CONFIG)
+    torch.manual_seed(0)
+    model = calibrate(MODELS.build(cfg.model), torch.rand(16, 3, 56, 56) * 2)
+    model.cfg = cfg
+    path = str(tmp_path_factory.mktemp('ckpt') / 'online.pth')
+    torch.save(dict(state_dict=model.state_dict()), path)
+    return model, path
+
+
+def sampled_frames(cfg, video):
+    """Frame indices the config's test pipeline samples from ``video``."""
+    steps = [s for s in config_test_pipeline(cfg)
+             if s['type'] in ('DecordInit', 'SampleFrames')]
+    results = Compose(steps)(dict(filename=video, start_index=0,
+                                  modality='RGB', label=-1))
+    return results['frame_inds']
+
+
+def test_stream_over_sampled_frames_equals_offline_clip_score(
+        videos, model_and_checkpoint):
+    model, _ = model_and_checkpoint
+    cfg = model.cfg
+    t = cfg.num_segments
+    streamer = StreamingRecognizer(model, average_last=t)
+    preprocess = FramePreprocessor(model, cfg)
+    pipeline = Compose(config_test_pipeline(cfg))
+    for video in videos:
+        data = pipeline(dict(filename=video, start_index=0, modality='RGB',
+                             label=-1))
+        with torch.no_grad():
+            offline = model.test_step(pseudo_collate([data]))[0].pred_score
+        indices = sampled_frames(cfg, video)
+        assert len(indices) == t
+        streamed = {}
+        for order in ('forward', 'reversed'):
+            streamer.reset()
+            for _, rgb in VideoFile(video).frames(
+                    indices if order == 'forward' else indices[::-1]):
+                streamer.step(preprocess(rgb))
+            streamed[order] = streamer.smoothed_scores[0].softmax(0)
+        torch.testing.assert_close(streamed['forward'], offline, rtol=0,
+                                   atol=1e-5)
+        # the same frames in the other order score differently
+        assert (streamed['reversed'] - offline).abs().max() > 1e-3
+
+
+def test_live_command_writes_annotated_video(videos, model_and_checkpoint,
+                                             tmp_path, capsys):
+    _, checkpoint = model_and_checkpoint
+    label_map = tmp_path / 'labels.txt'
+    label_map.write_text('pan right\npan left\n')
+    out = str(tmp_path / 'out.mp4')
+    main([CONFIG, checkpoint, videos[0], '--out', out, '--frame-step', '2',
+          '--label-map', str(label_map), '--print-every', '3'])
+    printed = capsys.readouterr().out
+    assert '[####################] 8/8' in printed
+    assert 'step ' in printed and ' ms' in printed
+    assert 'pan ' in printed and f'wrote {out}' in printed
+    written = VideoFile(out)
+    assert len(written) == 8  # every 2nd of 16 frames
+    source = VideoFile(videos[0])
+    # the label band is drawn at the top; the rest is the source frame
+    _, first = next(written.frames())
+    _, original = next(source.frames())
+    top, bottom = np.s_[:8], np.s_[40:]
+    assert np.abs(first[top].astype(int) - original[top]).mean() > 20
+    assert np.abs(first[bottom].astype(int) - original[bottom]).mean() < 12
+
+
+@pytest.mark.parametrize('source,message', [
+    ('missing.mp4', 'video file not found: .*missing.mp4'),
+    ('corrupt', 'cannot read video .*corrupt.mp4'),
+    ('97', 'camera 97 did not open'),
+])
+def test_live_command_names_a_bad_source(tmp_path, model_and_checkpoint,
+                                         source, message):
+    """One line naming the bad input (no traceback), before any model."""
+    _, checkpoint = model_and_checkpoint
+    if source == 'corrupt':
+        source = str(tmp_path / 'corrupt.mp4')
+        with open(source, 'wb') as f:
+            f.write(b'\x00not a video' * 100)
+    elif source == 'missing.mp4':
+        source = str(tmp_path / source)
+    with pytest.raises(SystemExit, match=message):
+        main([CONFIG, checkpoint, source])
+
+
+def test_live_command_refuses_a_bidirectional_model(videos, tmp_path,
+                                                    model_and_checkpoint):
+    _, checkpoint = model_and_checkpoint
+    config = tmp_path / 'bidirectional.py'
+    config.write_text(f"_base_ = [{osp.abspath(CONFIG)!r}]\n"
+                      "model = dict(backbone=dict(shift_mode='bidirectional'))\n")
+    with pytest.raises(SystemExit, match='error: cannot stream shift_mode='
+                       "'bidirectional'"):
+        main([str(config), checkpoint, videos[0]])
+    with pytest.raises(SystemExit, match='checkpoint file not found'):
+        main([str(config), str(tmp_path / 'none.pth'), videos[0]])
