@@ -107,7 +107,8 @@ def case(name, online, size, segments, threads, inner, folder):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(prog='bench_export.py',
+                                     description=__doc__.split('\n')[0])
     parser.add_argument('--out', default='benchmarks/results')
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--size', type=int, default=224)

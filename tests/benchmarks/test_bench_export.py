@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / 'benchmarks' / 'bench_export.py'
 
@@ -31,8 +33,12 @@ def test_tiny_run_writes_every_row(tmp_path):
     assert '| MobileNetV2 | streaming step, 1 frame | ONNX Runtime |' in table
 
 
-def test_too_few_rounds_is_refused(tmp_path):
-    result = run_bench(tmp_path, '--rounds', '2')
-    assert result.returncode == 2
-    assert '--rounds must be >= 3' in result.stderr
+def test_too_few_rounds_is_refused(tmp_path, monkeypatch, capsys):
+    # in-process: the refusal comes before any model is built
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))
+    import bench_export
+    with pytest.raises(SystemExit) as exit_info:
+        bench_export.main(['--out', str(tmp_path), '--rounds', '2'])
+    assert exit_info.value.code == 2
+    assert 'error: --rounds must be >= 3' in capsys.readouterr().err
     assert not (tmp_path / 'bench_export.csv').exists()
