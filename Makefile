@@ -18,7 +18,7 @@ $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip 'setuptools<81' wheel
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q --no-build-isolation -e '.[tests,demo]'
+	$(BIN)/pip install -q --no-build-isolation -e '.[tests,demo,export]'
 	touch $(STAMP)
 
 test: $(STAMP)
@@ -30,6 +30,8 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_shift.py --out benchmarks/results
 	$(BIN)/python benchmarks/bench_tada.py --out benchmarks/results
+	$(BIN)/python benchmarks/bench_online.py --out benchmarks/results
+	$(BIN)/python benchmarks/bench_export.py --out benchmarks/results
 
 clean:
 	rm -rf $(VENV) work_dirs

@@ -37,5 +37,7 @@ setup(
     extras_require={
         'tests': ['pytest'],
         'demo': ['matplotlib'],
+        # ONNX export check and parity tests (python -m tsm_plugin.export)
+        'export': ['onnx>=1.16', 'onnxruntime>=1.18'],
     },
 )
