@@ -37,8 +37,8 @@ os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # before torch starts OpenM
 import torch  # noqa: E402
 
 import tsm_plugin  # noqa: F401,E402  (repairs the stack for mmaction.models)
-from bench_shift import (_spread, cpu_name, fmt, interleaved,  # noqa: E402
-                         paired_ratio)
+from bench_shift import (cpu_name, interleaved,  # noqa: E402
+                         paired_ratio, spread)
 from mmengine.logging import MMLogger  # noqa: E402
 from tsm_plugin.export import (OfflineGraph, export_module,  # noqa: E402
                                io_names, offline_inputs, onnx_session,
@@ -149,7 +149,7 @@ def main(argv=None):
                             1000 * statistics.median(times[variant]) / inner,
                             f'{clock}_ratio':
                             paired_ratio(times, variant, PYTORCH),
-                            f'{clock}_spread': _spread(ratios)})
+                            f'{clock}_spread': spread(ratios)})
                     rows.append(row)
     write(rows, args)
 
@@ -176,10 +176,10 @@ def write(rows, args):
     for row in rows:
         cells = []
         for clock in ('wall', 'cpu'):
-            spread = (f" ± {fmt(row[f'{clock}_spread'])}"
+            noise = (f" ± {row[f'{clock}_spread']:.3f}"
                       if row['variant'] != PYTORCH else '')
             cells += [f"{row[f'{clock}_ms']:.1f}",
-                      f"{fmt(row[f'{clock}_ratio'])}{spread}"]
+                      f"{row[f'{clock}_ratio']:.3f}{noise}"]
         lines.append(f"| {row['model']} | {row['graph']} | {row['variant']} | "
                      + ' | '.join(cells) + ' |')
     text = '\n'.join(lines) + '\n'

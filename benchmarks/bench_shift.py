@@ -121,6 +121,18 @@ def ratios(times, base):
     return out
 
 
+def paired_ratio(times, name, base):
+    """Median over rounds of ``name``'s time / ``base``'s in the same round
+    (used by the other benchmarks, which share this timing loop)."""
+    return statistics.median(t / b for t, b in zip(times[name], times[base]))
+
+
+def spread(values):
+    """Half the interquartile range over the median: how noisy values are."""
+    q1, median, q3 = statistics.quantiles(values, n=4)
+    return (q3 - q1) / 2 / median
+
+
 def shift_inputs(tsn, x):
     """The inputs of every conv the plugin shifts (blockres: each conv1)."""
     convs = [block.conv1.conv for layer in

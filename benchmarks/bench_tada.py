@@ -45,7 +45,7 @@ from mmengine.logging import MMLogger  # noqa: E402
 
 import tsm_plugin  # noqa: F401,E402  (repairs the stack for mmaction.models)
 from bench_shift import (cpu_name, inference, interleaved,  # noqa: E402
-                         ratios, train_step)
+                         paired_ratio, spread, train_step)
 from tsm_plugin.models.backbones.resnet_tada import ResNetTAda  # noqa: E402
 from tsm_plugin.models.backbones.resnet_tsm import ResNetTSM  # noqa: E402
 from tsm_plugin.ops import TAdaConv2d  # noqa: E402
@@ -54,17 +54,6 @@ from tsm_plugin.saved_memory import saved_activation_bytes  # noqa: E402
 TSN, TSN_AGAIN, TSM, TADA = 'TSN', 'TSN, a second copy', 'TSM', 'TAda2D'
 CONV, FAST, OFFICIAL = ('2D conv (TSN)', 'TAdaConv2d (plugin)',
                         'official: per-frame weights, grouped conv')
-
-
-def paired_ratio(times, name, base):
-    """Median over rounds of time / base time in the same round."""
-    return ratios(times, base)[name][1]
-
-
-def _spread(times):
-    """Half the interquartile range over the median: how noisy a timing is."""
-    q1, median, q3 = statistics.quantiles(times, n=4)
-    return (q3 - q1) / 2 / median
 
 
 def build_models(num_segments):
@@ -176,7 +165,7 @@ def measure(models, x, reps, train_reps):
         for name in models:
             rows[name][f'{metric}_s'] = (statistics.median(wall[name]),
                                          paired_ratio(wall, name, TSN))
-        noise[metric] = (_spread(wall[TSN]),
+        noise[metric] = (spread(wall[TSN]),
                          paired_ratio(wall, TSN_AGAIN, TSN))
     return rows, noise
 

@@ -21,6 +21,7 @@ def test_tada_config_is_tsn_config_with_tada_backbone():
     differ = {k for k in tada.keys() | tsn.keys() if tada.get(k) != tsn.get(k)}
     assert differ == {'crop_size', 'max_epochs', 'train_cfg',
                       'param_scheduler', 'train_pipeline', 'val_pipeline',
+                      'test_pipeline',
                       'train_dataloader', 'val_dataloader', 'test_dataloader'}
     for split in ('train', 'val', 'test'):
         loader = tada[f'{split}_dataloader']
