@@ -177,7 +177,7 @@ def write(rows, args):
         cells = []
         for clock in ('wall', 'cpu'):
             noise = (f" ± {row[f'{clock}_spread']:.3f}"
-                      if row['variant'] != PYTORCH else '')
+                     if row['variant'] != PYTORCH else '')
             cells += [f"{row[f'{clock}_ms']:.1f}",
                       f"{row[f'{clock}_ratio']:.3f}{noise}"]
         lines.append(f"| {row['model']} | {row['graph']} | {row['variant']} | "

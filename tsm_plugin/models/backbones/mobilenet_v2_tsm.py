@@ -10,13 +10,13 @@ from mmaction.models.backbones.mobilenet_v2_tsm import \
     MobileNetV2TSM as MMActionMobileNetV2TSM
 
 from ...ops import TemporalShift
-from ...ops.temporal_shift import (check_shift_args, check_shift_channels,
-                                   check_shift_input)
+from ...ops.temporal_shift import check_shift_args, check_shift_channels
 from ...registry import MODELS
+from .clip_backbone import ClipBackboneMixin
 
 
 @MODELS.register_module()
-class MobileNetV2TSM(MMActionMobileNetV2TSM):
+class MobileNetV2TSM(ClipBackboneMixin, MMActionMobileNetV2TSM):
     """MobileNetV2 with the Temporal Shift Module.
 
     The input of the first conv of each inverted residual block with an
@@ -54,15 +54,6 @@ class MobileNetV2TSM(MMActionMobileNetV2TSM):
                                      self.shift_div)
                 m.conv[0] = TemporalShift(m.conv[0], self.num_segments,
                                           self.shift_div, self.shift_mode)
-
-    def forward(self, x):
-        check_shift_input(x, self.num_segments)
-        return super().forward(x)
-
-    def train(self, mode=True):
-        # MMAction2's MobileNetV2.train returns None; return self so it chains.
-        super().train(mode)
-        return self
 
     def init_weights(self):
         if self.pretrained2d and self.pretrained is None:

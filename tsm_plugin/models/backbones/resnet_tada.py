@@ -14,9 +14,9 @@ from mmengine.runner.checkpoint import _load_checkpoint
 from torch import nn
 
 from ...ops.tadaconv import (TAdaConv2d, check_calibration_args,
-                             check_clip_input, check_num_segments,
-                             temporal_avg_pool)
+                             check_num_segments, temporal_avg_pool)
 from ...registry import MODELS
+from .clip_backbone import ClipBackboneMixin
 from .resnet_tsm import resolve_torchvision_checkpoint, torchvision_to_mmaction
 
 
@@ -63,7 +63,7 @@ class TAdaConvModule(nn.Module):
 
 
 @MODELS.register_module()
-class ResNetTAda(ResNet):
+class ResNetTAda(ClipBackboneMixin, ResNet):
     """TAda2D: a ResNet whose 3x3 convs adapt their weights frame by frame.
 
     Args:
@@ -130,15 +130,6 @@ class ResNetTAda(ResNet):
                     getattr(block, name), self.num_segments,
                     self.calibration_reduction, self.calibration_kernels,
                     self.pool_kernel))
-
-    def forward(self, x):
-        check_clip_input(x, self.num_segments)
-        return super().forward(x)
-
-    def train(self, mode=True):
-        # MMAction2's ResNet.train returns None; return self so it chains.
-        super().train(mode)
-        return self
 
     def init_weights(self):
         """Random init (``pretrained=None``), 2D ImageNet weights, or a checkpoint.

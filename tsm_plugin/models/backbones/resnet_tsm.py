@@ -19,9 +19,9 @@ from mmengine.runner.checkpoint import _load_checkpoint
 from torch import nn
 
 from ... import ops
-from ...ops.temporal_shift import (check_shift_args, check_shift_channels,
-                                   check_shift_input)
+from ...ops.temporal_shift import check_shift_args, check_shift_channels
 from ...registry import MODELS
+from .clip_backbone import ClipBackboneMixin
 from .resnet_args import check_bools, check_resnet_args
 
 SHIFT_PLACES = ('block', 'blockres')
@@ -73,7 +73,7 @@ class NonLocalWrapper(nn.Module):
 
 
 @MODELS.register_module()
-class ResNetTSM(ResNet):
+class ResNetTSM(ClipBackboneMixin, ResNet):
     """ResNet with the Temporal Shift Module (TSM, ICCV 2019).
 
     Args:
@@ -209,15 +209,6 @@ class ResNetTSM(ResNet):
                     layer[i] = NonLocalWrapper(
                         layer[i], channels, self.stage_num_segments(stage),
                         self.non_local_cfg)
-
-    def forward(self, x):
-        check_shift_input(x, self.num_segments)
-        return super().forward(x)
-
-    def train(self, mode=True):
-        # MMAction2's ResNet.train returns None; return self so it chains.
-        super().train(mode)
-        return self
 
     def init_weights(self):
         """Random init (``pretrained=None``), 2D ImageNet weights, or a checkpoint."""
