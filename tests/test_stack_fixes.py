@@ -130,18 +130,82 @@ def test_mmengine_checkpoint_loads_with_weights_only_after_plugin(
         "'state_dict']" in result.stdout
 
 
+def test_weights_only_allow_list_is_exactly_mmengine_checkpoint_types():
+    """Pinned: any other global allowed would load whatever it can build."""
+    import numpy as np
+    from mmengine.logging import HistoryBuffer
+    from numpy._core.multiarray import _reconstruct, scalar
+    entries = list(stack_fixes.mmengine_checkpoint_globals())
+    plain = [e for e in entries if not isinstance(e, tuple)]
+    assert len(set(plain)) == len(plain)
+    assert set(plain) == {
+        HistoryBuffer, np.ndarray, np.dtype, _reconstruct, scalar,
+        np.dtypes.BoolDType, np.dtypes.Int8DType, np.dtypes.Int16DType,
+        np.dtypes.Int32DType, np.dtypes.Int64DType, np.dtypes.UInt8DType,
+        np.dtypes.UInt16DType, np.dtypes.UInt32DType, np.dtypes.UInt64DType,
+        np.dtypes.Float16DType, np.dtypes.Float32DType, np.dtypes.Float64DType}
+    # and one stand-in, under getattr's name, that serves HistoryBuffer only
+    [(stand_in, name)] = [e for e in entries if isinstance(e, tuple)]
+    assert name == 'builtins.getattr' and stand_in is not getattr
+    assert stand_in(HistoryBuffer, 'mean') is HistoryBuffer.mean
+    with pytest.raises(Exception, match='refuses getattr'):
+        stand_in(np.ndarray, 'tofile')
+
+
+def test_import_allow_lists_nothing_else():
+    # in a fresh interpreter: what `import tsm_plugin` adds to torch's list,
+    # but torch's own (DTensor & co., registered when mmengine imports them)
+    result = run_python('''
+        import torch
+        before = list(torch.serialization.get_safe_globals())
+        import tsm_plugin
+        from tsm_plugin import stack_fixes
+        added = [g for g in torch.serialization.get_safe_globals()
+                 if g not in before and not (g[0] if isinstance(g, tuple)
+                                             else g).__module__.startswith('torch.')]
+        expected = stack_fixes.mmengine_checkpoint_globals()
+        print(len(added), len(expected), set(added) == set(expected))
+    ''')
+    assert result.returncode == 0, result.stderr
+    added, expected, same = result.stdout.split()[-3:]
+    assert same == 'True' and added == expected
+
+
 class NotAllowed:
 
     def __init__(self, value=1):
         self.value = value
 
 
-@pytest.mark.parametrize('payload', [NotAllowed(), os.system, eval])
+@pytest.mark.parametrize('payload', [NotAllowed(), eval])
 def test_other_pickled_globals_still_refused(tmp_path, payload):
     path = tmp_path / 'evil.pth'
     torch.save({'state_dict': {}, 'meta': {'x': payload}}, path)
     with pytest.raises(Exception, match='Weights only load failed'):
         torch.load(path, weights_only=True)
+
+
+class Runs:
+    """Unpickles as ``exec(code)``: torch has no block on builtins."""
+
+    def __init__(self, code):
+        self.code = code
+
+    def __reduce__(self):
+        return exec, (self.code, )
+
+
+def test_code_running_payload_refused_and_never_run(tmp_path):
+    marker = tmp_path / 'ran'
+    path = tmp_path / 'evil.pth'
+    torch.save({'meta': Runs(f'open({str(marker)!r}, "w").close()')}, path)
+    with pytest.raises(Exception, match='Weights only load failed'):
+        torch.load(path, weights_only=True)
+    assert not marker.exists()
+    # torch itself would run it: only the allow-list stands in the way
+    with torch.serialization.safe_globals([exec]):
+        torch.load(path, weights_only=True)
+    assert marker.exists()
 
 
 class GetattrOf:

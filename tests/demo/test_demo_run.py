@@ -62,9 +62,8 @@ def test_demo_job_trains_and_tests_with_the_stock_tools(tmp_path, capsys):
     tsm = results['TSM']
     assert tsm['checkpoint'] == osp.join(str(tmp_path), 'tsm',
                                          'best_acc_top1_epoch_1.pth')
-    # 4 test videos: the accuracy is one of 0, 1/4, ..., 1
-    assert tsm['test_top1'] * 4 in (0, 1, 2, 3, 4)
-    assert tsm['val_top1'] * 4 in (0, 1, 2, 3, 4)
+    # (too short to learn anything: what the demo shows is checked by
+    # test_demo_tsm_sees_the_direction_of_time_tsn_does_not)
 
     # torch.load's weights_only default must accept mmengine's checkpoint
     checkpoint = torch.load(tsm['checkpoint'], map_location='cpu')
@@ -83,3 +82,23 @@ def test_demo_job_trains_and_tests_with_the_stock_tools(tmp_path, capsys):
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
     with open(tmp_path / 'results.txt') as f:
         assert f.read().splitlines()[2].split()[:2] == ['TSM', 'yes']
+
+
+def test_demo_tsm_sees_the_direction_of_time_tsn_does_not(tmp_path):
+    """What the demo exists to show, on the test split (unseen while the best
+    epoch is picked): TSM tells the two classes apart, TSN (the same network
+    without the shift) cannot, as both classes hold the same frames. A model
+    whose shift is off is a TSN here, near 50%.
+
+    The demo's own size (400 train, 100 val and test videos, 6 epochs), as
+    `make demo`. Measured here (seed 0, twice, same figures): TSM val top-1
+    50, 56, 96, 99, 99, 99% by epoch, test 100%; TSN val 48-51%, test 51%;
+    about 640 CPU-seconds (an epoch of either model: 11-12 s on 2 idle
+    cores). Smaller runs do not learn: TSM stayed at 50-57.5% test top-1 with
+    96 videos x 3 epochs, 200 x 4 and 400 x 2 (the LR schedule follows
+    --epochs)."""
+    results = run.main(['--work-dir', str(tmp_path), '--models', 'TSM', 'TSN'])
+    tsm, tsn = (results[name]['test_top1'] for name in ('TSM', 'TSN'))
+    assert tsm >= 0.9, results
+    assert tsn <= 0.65, results
+    assert tsm - tsn >= 0.3, results
