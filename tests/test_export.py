@@ -52,6 +52,9 @@ UNIDIRECTIONAL = dict(shift_mode='unidirectional')
 STREAMING_VARIANTS = {
     'r18-blockres': (dict(R18, **UNIDIRECTIONAL), 512, 32),
     'r18-block': (dict(R18, shift_place='block', **UNIDIRECTIONAL), 512, 32),
+    'r50-blockres': (dict(R18, depth=50, **UNIDIRECTIONAL), 2048, 32),
+    'r50-block': (dict(R18, depth=50, shift_place='block', **UNIDIRECTIONAL),
+                  2048, 32),
     'plugin-mobilenetv2':
     (dict(type='tsm_plugin.MobileNetV2TSM', **UNIDIRECTIONAL), 1280, 32),
 }
