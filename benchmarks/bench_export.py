@@ -25,7 +25,6 @@ Writes ``bench_export.md`` and ``bench_export.csv`` under ``--out``.
 """
 import argparse
 import copy
-import csv
 import logging
 import os
 import os.path as osp
@@ -38,7 +37,7 @@ import torch  # noqa: E402
 
 import tsm_plugin  # noqa: F401,E402  (repairs the stack for mmaction.models)
 from bench_shift import (cpu_name, interleaved,  # noqa: E402
-                         paired_ratio, spread)
+                         paired_ratio, spread, write_results)
 from mmengine.logging import MMLogger  # noqa: E402
 from tsm_plugin.export import (OfflineGraph, export_module,  # noqa: E402
                                io_names, offline_inputs, onnx_session,
@@ -155,11 +154,6 @@ def main(argv=None):
 
 
 def write(rows, args):
-    os.makedirs(args.out, exist_ok=True)
-    with open(osp.join(args.out, 'bench_export.csv'), 'w', newline='') as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
     load = os.getloadavg()[0]
     lines = [
         '# ONNX Runtime vs PyTorch latency (`benchmarks/bench_export.py`)', '',
@@ -182,10 +176,8 @@ def write(rows, args):
                       f"{row[f'{clock}_ratio']:.3f}{noise}"]
         lines.append(f"| {row['model']} | {row['graph']} | {row['variant']} | "
                      + ' | '.join(cells) + ' |')
-    text = '\n'.join(lines) + '\n'
-    with open(osp.join(args.out, 'bench_export.md'), 'w') as f:
-        f.write(text)
-    print(text)
+    write_results(args.out, 'bench_export', lines, rows)
+    print('\n'.join(lines))
 
 
 def onnx_version():

@@ -19,13 +19,13 @@ medians of per-round ratios (``bench_shift.interleaved`` / ``paired_ratio``).
 """
 import argparse
 import os
-import os.path as osp
 import statistics
 import time
 
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # before torch starts OpenMP
 import torch  # noqa: E402
-from bench_shift import cpu_name, interleaved, paired_ratio  # noqa: E402
+from bench_shift import (cpu_name, interleaved, paired_ratio,  # noqa: E402
+                         write_results)
 from mmaction.models.backbones.mobilenet_v2 import MobileNetV2  # noqa: E402
 from mmaction.models.backbones.resnet import ResNet  # noqa: E402
 from mmaction.registry import MODELS  # noqa: E402
@@ -124,9 +124,7 @@ def main(argv=None):
                  f'{os.getloadavg()[0]:.1f} at the end)')
     print('\n'.join(lines))
     if args.out:
-        os.makedirs(args.out, exist_ok=True)
-        with open(osp.join(args.out, 'bench_online.md'), 'w') as f:
-            f.write('\n'.join(lines) + '\n')
+        write_results(args.out, 'bench_online', lines)
 
 
 if __name__ == '__main__':

@@ -133,6 +133,18 @@ def spread(values):
     return (q3 - q1) / 2 / median
 
 
+def write_results(out, name, lines, csv_rows=None):
+    """``OUT/NAME.md`` (the lines) and, given rows, ``OUT/NAME.csv``."""
+    os.makedirs(out, exist_ok=True)
+    with open(osp.join(out, f'{name}.md'), 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    if csv_rows:
+        with open(osp.join(out, f'{name}.csv'), 'w', newline='') as f:
+            writer = csv.DictWriter(f, fieldnames=list(csv_rows[0]))
+            writer.writeheader()
+            writer.writerows(csv_rows)
+
+
 def shift_inputs(tsn, x):
     """The inputs of every conv the plugin shifts (blockres: each conv1)."""
     convs = [block.conv1.conv for layer in
@@ -284,13 +296,7 @@ def main(argv=None):
     emit(f'Total {time.time() - started:.0f} s; load average '
          f'{os.getloadavg()[0]:.1f} at the end. Command: '
          f'`python {" ".join(sys.argv)}`')
-    os.makedirs(args.out, exist_ok=True)
-    with open(osp.join(args.out, 'bench_shift.md'), 'w') as f:
-        f.write('\n'.join(lines) + '\n')
-    with open(osp.join(args.out, 'bench_shift.csv'), 'w', newline='') as f:
-        writer = csv.DictWriter(f, fieldnames=list(csv_rows[0]))
-        writer.writeheader()
-        writer.writerows(csv_rows)
+    write_results(args.out, 'bench_shift', lines, csv_rows)
 
 
 if __name__ == '__main__':

@@ -29,10 +29,8 @@ median over rounds, a ratio the median over rounds of the within-round ratio.
 Writes ``bench_tada.md`` and ``bench_tada.csv`` under ``--out``.
 """
 import argparse
-import csv
 import logging
 import os
-import os.path as osp
 import statistics
 import sys
 import time
@@ -45,7 +43,8 @@ from mmengine.logging import MMLogger  # noqa: E402
 
 import tsm_plugin  # noqa: F401,E402  (repairs the stack for mmaction.models)
 from bench_shift import (cpu_name, inference, interleaved,  # noqa: E402
-                         paired_ratio, spread, train_step)
+                         paired_ratio, spread, train_step,
+                         write_results)
 from tsm_plugin.models.backbones.resnet_tada import ResNetTAda  # noqa: E402
 from tsm_plugin.models.backbones.resnet_tsm import ResNetTSM  # noqa: E402
 from tsm_plugin.ops import TAdaConv2d  # noqa: E402
@@ -254,13 +253,7 @@ def main(argv=None):
     emit(f'Total {time.time() - started:.0f} s; load average '
          f'{os.getloadavg()[0]:.1f} at the end. Command: '
          f'`python {" ".join(sys.argv)}`')
-    os.makedirs(args.out, exist_ok=True)
-    with open(osp.join(args.out, 'bench_tada.md'), 'w') as f:
-        f.write('\n'.join(lines) + '\n')
-    with open(osp.join(args.out, 'bench_tada.csv'), 'w', newline='') as f:
-        writer = csv.DictWriter(f, fieldnames=list(csv_rows[0]))
-        writer.writeheader()
-        writer.writerows(csv_rows)
+    write_results(args.out, 'bench_tada', lines, csv_rows)
 
 
 if __name__ == '__main__':
