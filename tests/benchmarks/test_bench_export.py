@@ -1,25 +1,16 @@
 """`benchmarks/bench_export.py` keeps working: a tiny run writes both tables
 with every row (timings are not checked: they are noise at this size)."""
 import csv
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from bench_runner import BENCHMARKS, run_bench
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / 'benchmarks' / 'bench_export.py'
-
-
-def run_bench(tmp_path, *args):
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), '--out', str(tmp_path), *args],
-        capture_output=True, text=True, cwd=ROOT, timeout=600)
+SCRIPT = 'bench_export.py'
 
 
 def test_tiny_run_writes_every_row(tmp_path):
-    result = run_bench(tmp_path, '--models', 'MobileNetV2', '--size', '32',
-                       '--rounds', '3')
+    result = run_bench(SCRIPT, tmp_path, '--models', 'MobileNetV2',
+                       '--size', '32', '--rounds', '3')
     assert result.returncode == 0, result.stderr[-2000:]
     with open(tmp_path / 'bench_export.csv') as f:
         rows = {(r['graph'], r['variant']): float(r['wall_ratio'])
@@ -35,7 +26,7 @@ def test_tiny_run_writes_every_row(tmp_path):
 
 def test_too_few_rounds_is_refused(tmp_path, monkeypatch, capsys):
     # in-process: the refusal comes before any model is built
-    monkeypatch.syspath_prepend(str(SCRIPT.parent))
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
     import bench_export
     with pytest.raises(SystemExit) as exit_info:
         bench_export.main(['--out', str(tmp_path), '--rounds', '2'])

@@ -1,26 +1,17 @@
 """The streaming benchmark keeps working: a tiny run writes a row per backbone
 and stream count with every ratio (timings themselves are not asserted)."""
-import subprocess
-import sys
-from pathlib import Path
+from bench_runner import run_bench
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / 'benchmarks' / 'bench_online.py'
-
-
-def run_bench(tmp_path, *args):
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), '--out', str(tmp_path), *args],
-        capture_output=True, text=True, cwd=ROOT)
+SCRIPT = 'bench_online.py'
 
 
 def test_tiny_run_writes_a_row_per_backbone_and_stream_count(tmp_path):
-    result = run_bench(tmp_path, '--rounds', '2', '--size', '32',
+    result = run_bench(SCRIPT, tmp_path, '--rounds', '2', '--size', '32',
                        '--streams', '1', '2')
     assert result.returncode == 0, result.stderr[-2000:]
     rows = [line.split('|')[1:-1] for line in
             (tmp_path / 'bench_online.md').read_text().splitlines()
-            if line.startswith('| ResNet-50') or line.startswith('| MobileNetV2')]
+            if line.startswith(('| ResNet-50', '| MobileNetV2'))]
     assert [(r[0].strip(), r[1].strip()) for r in rows] == [
         ('ResNet-50', '1'), ('ResNet-50', '2'),
         ('MobileNetV2', '1'), ('MobileNetV2', '2')]
@@ -30,7 +21,7 @@ def test_tiny_run_writes_a_row_per_backbone_and_stream_count(tmp_path):
 
 
 def test_too_few_rounds_is_refused(tmp_path):
-    result = run_bench(tmp_path, '--rounds', '1')
+    result = run_bench(SCRIPT, tmp_path, '--rounds', '1')
     assert result.returncode == 2
     assert '--rounds must be >= 2, got 1' in result.stderr
     assert not (tmp_path / 'bench_online.md').exists()

@@ -1,22 +1,14 @@
 """`make bench` keeps working: a tiny run writes both tables, and its memory
 figures (exact, unlike the timings, which are not checked) are right."""
 import csv
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / 'benchmarks' / 'bench_shift.py'
+from bench_runner import run_bench
 
-
-def run_bench(tmp_path, *args):
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), '--out', str(tmp_path), *args],
-        capture_output=True, text=True, cwd=ROOT)
+SCRIPT = 'bench_shift.py'
 
 
 def test_tiny_run_writes_tables_with_exact_memory(tmp_path):
-    result = run_bench(tmp_path, '--sizes', '32', '--rounds', '2',
+    result = run_bench(SCRIPT, tmp_path, '--sizes', '32', '--rounds', '2',
                        '--train-rounds', '2', '--op-rounds', '2')
     assert result.returncode == 0, result.stderr[-2000:]
     table = (tmp_path / 'bench_shift.md').read_text()
@@ -34,7 +26,7 @@ def test_tiny_run_writes_tables_with_exact_memory(tmp_path):
 
 
 def test_too_few_rounds_is_refused(tmp_path):
-    result = run_bench(tmp_path, '--rounds', '1')
+    result = run_bench(SCRIPT, tmp_path, '--rounds', '1')
     assert result.returncode == 2
     assert '--rounds must be >= 2, got 1' in result.stderr
     assert not (tmp_path / 'bench_shift.md').exists()

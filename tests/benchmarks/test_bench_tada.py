@@ -2,22 +2,14 @@
 TAda2D rows beside TSM's; its exact figures (parameters, FLOPs, memory; not
 the timings) are checked."""
 import csv
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / 'benchmarks' / 'bench_tada.py'
+from bench_runner import run_bench
 
-
-def run_bench(tmp_path, *args):
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), '--out', str(tmp_path), *args],
-        capture_output=True, text=True, cwd=ROOT)
+SCRIPT = 'bench_tada.py'
 
 
 def test_tiny_run_writes_tables_with_exact_figures(tmp_path):
-    result = run_bench(tmp_path, '--size', '32', '--reps', '2',
+    result = run_bench(SCRIPT, tmp_path, '--size', '32', '--reps', '2',
                        '--train-reps', '2', '--op-reps', '2')
     assert result.returncode == 0, result.stderr[-2000:]
     table = (tmp_path / 'bench_tada.md').read_text()
@@ -42,7 +34,7 @@ def test_tiny_run_writes_tables_with_exact_figures(tmp_path):
 
 
 def test_too_few_rounds_is_refused(tmp_path):
-    result = run_bench(tmp_path, '--op-reps', '1')
+    result = run_bench(SCRIPT, tmp_path, '--op-reps', '1')
     assert result.returncode == 2
     assert '--op-reps must be >= 2, got 1' in result.stderr
     assert not (tmp_path / 'bench_tada.md').exists()
