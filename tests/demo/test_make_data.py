@@ -119,11 +119,41 @@ def test_class_0_pans_rightwards(seed):
     assert abs(dy) <= dx * 2  # at most 60 degrees off the horizontal (+rounding)
 
 
+def brightening(light, clips=40):
+    """Per base clip, last frame's mean minus first frame's, over the clip's
+    mean (size 64, 16 frames, as the demo)."""
+    changes = []
+    for index in range(clips):
+        clip = make_clip(np.random.default_rng([0, 0, index]), 64, 16,
+                         light).astype(float)
+        means = clip.mean(axis=(1, 2, 3))
+        changes.append((means[-1] - means[0]) / means.mean())
+    return np.array(changes)
+
+
+def test_lit_scene_brightens_as_it_pans_right():
+    """The light from the right gives the direction away in the frames' mean
+    brightness (what TAda2D's calibration sees): class 0 brightens, class 1
+    (reversed) darkens; evenly lit scenes (light=0) show no such trend."""
+    lit, even = brightening(0.5), brightening(0.0)
+    assert (lit > 0).mean() >= 0.95
+    assert np.median(lit) > 0.1
+    assert abs(np.median(even)) < 0.03
+    assert (even > 0).mean() < 0.8  # no direction to read off
+
+
 def test_rejects_odd_counts(tmp_path):
     with pytest.raises(ValueError, match='num_train'):
         make_dataset(str(tmp_path), num_train=3, num_val=2)
     with pytest.raises(ValueError, match='num_test'):
         make_dataset(str(tmp_path), num_train=2, num_val=2, num_test=1)
+
+
+@pytest.mark.parametrize('light', [-0.1, 1.0])
+def test_rejects_light_outside_0_1(tmp_path, light):
+    with pytest.raises(ValueError,
+                       match=rf'light must be in \[0, 1\), got {light}'):
+        make_dataset(str(tmp_path), num_train=2, num_val=2, light=light)
 
 
 def test_command_line(tmp_path, capsys):

@@ -1,13 +1,16 @@
 """Make the demo data set: two classes that differ only in the direction of time.
 
 Each *base clip* is a window panning across a random picture (smooth colour
-noise plus random shapes): the window moves rightwards, up to 60 degrees off
-the horizontal, at a random speed, so the scene drifts leftwards. The clip is
-written forward as class 0 ("pan right") and time-reversed as class 1 ("pan
-left"). Both videos hold exactly the same frames, so a model that averages
-per-frame features (TSN) cannot do better than chance; only the order of the
-frames tells the classes apart, which is what the temporal shift lets a 2D CNN
-see.
+noise plus random shapes, lit from the right): the window moves rightwards, up
+to 60 degrees off the horizontal, at a random speed, so the scene drifts
+leftwards and the view brightens. The clip is written forward as class 0 ("pan
+right") and time-reversed as class 1 ("pan left"). Both videos hold exactly the
+same frames, so a model that averages per-frame features (TSN) cannot do better
+than chance; only the order of the frames tells the classes apart. The order
+shows twice: in the motion of every edge, which the temporal shift lets a 2D CNN
+see, and in the brightness drifting up or down along the clip, which TAda2D's
+calibration (built from per-frame channel averages) sees; on unlit scenes TAda2D
+stayed at chance (see README).
 
 Files: ``OUT/{train,val,test}/NNNNN_L.mp4`` (base clip NNNNN, label L) and
 the MMAction2 ``VideoDataset`` annotations ``OUT/{train,val,test}.txt`` (lines
@@ -16,7 +19,7 @@ on val, gives the unbiased accuracy. Every clip has its own random generator,
 seeded by (seed, split, index): same arguments, same files.
 
 Usage: ``python -m tsm_plugin.demo.make_data OUT [--num-train N] [--num-val M]
-[--num-test M] [--size S] [--frames F] [--seed K]``
+[--num-test M] [--size S] [--frames F] [--seed K] [--light L]``
 """
 import argparse
 import math
@@ -31,11 +34,18 @@ SPLITS = ('train', 'val', 'test')
 FPS = 8
 MAX_ANGLE = math.radians(60)  # off the horizontal, so the class stays clear
 SPEED_RANGE = (1.0, 2.5)  # pixels per frame at size 64; scaled with size
+# Light from the right: brightness times 1 - LIGHT at the picture's left edge,
+# 1 + LIGHT at its right edge, so a window panning rightwards brightens (first
+# to last frame, size 64, 16 frames: median +17% of the clip's mean, 10th
+# percentile +10%) and the reversed clip darkens. 0: evenly lit.
+LIGHT = 0.5
 
 
-def random_picture(rng, height, width, window):
+def random_picture(rng, height, width, window, light=LIGHT):
     """Smooth random colours with random filled circles and rectangles, about
-    8 to 16 shapes per ``window x window`` area (their edges carry the motion)."""
+    8 to 16 shapes per ``window x window`` area (their edges carry the motion),
+    lit from the right (brightness x ``1 - light`` at the left edge to
+    x ``1 + light`` at the right)."""
     coarse = rng.uniform(40, 215, size=(6, 6, 3)).astype(np.float32)
     picture = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
     picture = np.ascontiguousarray(np.clip(picture, 0, 255).astype(np.uint8))
@@ -49,10 +59,11 @@ def random_picture(rng, height, width, window):
         else:
             cv2.rectangle(picture, (x - r, y - r), (x + r, y + r), color,
                           thickness=-1)
-    return picture
+    gain = np.linspace(1 - light, 1 + light, width, dtype=np.float32)
+    return np.clip(picture * gain[None, :, None], 0, 255).astype(np.uint8)
 
 
-def make_clip(rng, size=64, frames=16):
+def make_clip(rng, size=64, frames=16, light=LIGHT):
     """One base clip (class 0), ``frames x size x size x 3`` RGB uint8.
 
     A ``size x size`` window pans over a larger random picture with constant
@@ -63,7 +74,8 @@ def make_clip(rng, size=64, frames=16):
     vx, vy = speed * math.cos(angle), speed * math.sin(angle)
     dx, dy = vx * (frames - 1), vy * (frames - 1)  # the whole path
     margin = int(math.ceil(speed * (frames - 1))) + 1
-    picture = random_picture(rng, size + 2 * margin, size + 2 * margin, size)
+    picture = random_picture(rng, size + 2 * margin, size + 2 * margin, size,
+                             light)
     # start where the whole path stays inside the picture
     x0 = rng.uniform(0, 2 * margin - dx)
     y0 = rng.uniform(max(0, -dy), 2 * margin - max(0, dy))
@@ -101,13 +113,13 @@ def check_decodable(path, frames, size):
                          '40, 56 or 64')
 
 
-def make_split(out_dir, split, num_videos, size, frames, seed):
+def make_split(out_dir, split, num_videos, size, frames, seed, light):
     """Write ``num_videos // 2`` base clips, each forward and reversed."""
     os.makedirs(osp.join(out_dir, split), exist_ok=True)
     lines, videos = [], []
     for index in range(num_videos // 2):
         rng = np.random.default_rng([seed, SPLITS.index(split), index])
-        clip = make_clip(rng, size, frames)
+        clip = make_clip(rng, size, frames, light)
         for label, frames_in_order in enumerate((clip, clip[::-1])):
             name = f'{split}/{index:05d}_{label}.mp4'
             write_video(osp.join(out_dir, name), frames_in_order)
@@ -121,11 +133,12 @@ def make_split(out_dir, split, num_videos, size, frames, seed):
 
 
 def make_dataset(out_dir, num_train=400, num_val=200, size=64, frames=16,
-                 seed=0, num_test=None):
+                 seed=0, num_test=None, light=LIGHT):
     """Write the demo data set into ``out_dir``; return the written paths.
 
     ``num_train`` / ``num_val`` / ``num_test`` (default: ``num_val``) count
     videos and must be even (each base clip gives one video per class).
+    ``light`` in [0, 1): how unevenly the scenes are lit (see ``LIGHT``).
     Returns a dict with ``data_root``, ``ann_file_{train,val,test}`` and
     ``{train,val,test}_videos`` (lists of paths).
     """
@@ -139,10 +152,12 @@ def make_dataset(out_dir, num_train=400, num_val=200, size=64, frames=16,
         raise ValueError(f'size must be even and >= 16, got {size}')
     if frames < 2:
         raise ValueError(f'frames must be >= 2, got {frames}')
+    if not 0 <= light < 1:
+        raise ValueError(f'light must be in [0, 1), got {light}')
     paths = dict(data_root=out_dir)
     for split, number in numbers.items():
         paths[f'ann_file_{split}'], paths[f'{split}_videos'] = make_split(
-            out_dir, split, number, size, frames, seed)
+            out_dir, split, number, size, frames, seed, light)
     return paths
 
 
@@ -159,9 +174,13 @@ def main(argv=None):
     parser.add_argument('--frames', type=int, default=16,
                         help='frames per video')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--light', type=float, default=LIGHT,
+                        help='scenes lit from the right: brightness x (1 - L) '
+                        'at the left edge to x (1 + L) at the right; 0: even')
     args = parser.parse_args(argv)
     paths = make_dataset(args.out_dir, args.num_train, args.num_val,
-                         args.size, args.frames, args.seed, args.num_test)
+                         args.size, args.frames, args.seed, args.num_test,
+                         args.light)
     counts = ', '.join(f'{len(paths[f"{split}_videos"])} {split}'
                        for split in SPLITS)
     print(f'wrote {counts} videos to {args.out_dir}')

@@ -1,21 +1,22 @@
-"""The demo: TSM sees the direction of time, TSN does not.
+"""The demo: TSM and TAda2D see the direction of time, TSN does not.
 
 ``python -m tsm_plugin.demo.run --work-dir work_dirs/demo``
 
 1. makes the demo videos (``make_data``: two classes, same frames, opposite
    order) in ``WORK_DIR/data``;
-2. for TSM and for TSN (``configs/demo/``, identical but for the shift): trains
-   with MMAction2's stock ``tools/train.py`` into ``WORK_DIR/{tsm,tsn}``, then
+2. for TSM, TSN and TAda2D (``configs/demo/``: one ResNet-18, with the shift,
+   without it, and with TAdaConvs instead): trains
+   with MMAction2's stock ``tools/train.py`` into ``WORK_DIR/<model>``, then
    evaluates the best checkpoint (by val top-1) on the test split with the
    stock ``tools/test.py``; both run unmodified, as subprocesses of this Python,
    and load the plugin through the configs' ``custom_imports``;
 3. prints one progress line per run (the stock tools' own output goes to
    ``WORK_DIR/<model>/train.log`` and ``WORK_DIR/<model>/test/test.log``),
    saves the loss / accuracy curves to ``WORK_DIR/curves.png`` and ends with
-   the table of both accuracies (also in ``WORK_DIR/results.txt``).
+   the table of the accuracies (also in ``WORK_DIR/results.txt``).
 
-``WORK_DIR/data``, ``WORK_DIR/tsm`` and ``WORK_DIR/tsn`` are replaced on each
-run. ``--models TSM``, ``--epochs``, ``--num-train``, ``--seed``,
+``WORK_DIR/data`` and each model's ``WORK_DIR/<model>`` are replaced on each
+run. ``--models TSM``, ``--epochs``, ``--num-train``, ``--seed``, ``--light``,
 ``--cfg-options KEY=VALUE ...`` (for both stock tools): see ``--help``.
 """
 import argparse
@@ -29,7 +30,7 @@ import subprocess
 import sys
 import time
 
-from .make_data import make_dataset
+from .make_data import LIGHT, make_dataset
 from .plot import latest_run_dir, plot_curves, read_scalars
 
 LOG_TAIL = 40  # lines of a failed tool's log shown
@@ -38,13 +39,12 @@ LOG_TAIL = 40  # lines of a failed tool's log shown
 CONFIG_DIR = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
     'demo')
-MODELS = {  # name: (config, uses temporal shift)
-    'TSM': ('tsm_r18_demo.py', True),
-    'TSN': ('tsn_r18_demo.py', False),
+MODELS = {  # name: (config, how its frames meet)
+    'TSM': ('tsm_r18_demo.py', 'temporal shift'),
+    'TSN': ('tsn_r18_demo.py', 'never'),
+    'TAda2D': ('tada_r18_demo.py', 'TAdaConv'),
 }
-MODELS['TAda2D'] = ('tada_r18_demo.py', False)  # temporally-adaptive convs
-# TAda2D is opt-in (--models TAda2D): it has not beaten TSN here (see README).
-DEFAULT_MODELS = [name for name in MODELS if name != 'TAda2D']
+DEFAULT_MODELS = list(MODELS)
 
 
 def mmaction_tool(name):
@@ -127,11 +127,12 @@ def read_test_metrics(work_dir):
 
 
 def format_table(results):
-    """``results``: ``{name: dict(shift, best_epoch, val_top1, test_top1)}``."""
-    lines = ['model  temporal shift  best epoch  val top-1  test top-1',
-             '-----  --------------  ----------  ---------  ----------']
+    """``results``: ``{name: dict(frames_meet, best_epoch, val_top1,
+    test_top1)}``."""
+    lines = ['model   frames meet by  best epoch  val top-1  test top-1',
+             '------  --------------  ----------  ---------  ----------']
     for name, r in results.items():
-        lines.append(f'{name:<5}  {"yes" if r["shift"] else "no":<14}  '
+        lines.append(f'{name:<6}  {r["frames_meet"]:<14}  '
                      f'{r["best_epoch"]:>10}  {100 * r["val_top1"]:>8.1f}%  '
                      f'{100 * r["test_top1"]:>9.1f}%')
     lines.append('(chance: 50.0%; the two classes hold the same frames in '
@@ -148,7 +149,7 @@ def run_model(name, work_dir, data_root, epochs=None, seed=0,
               cfg_options=()):
     """Train and test one model into ``work_dir/<name>``; return its figures.
     ``cfg_options`` (``KEY=VALUE`` strings) come after the demo's own."""
-    config_name, shift = MODELS[name]
+    config_name, frames_meet = MODELS[name]
     config = osp.join(CONFIG_DIR, config_name)
     if not osp.isfile(config):
         raise FileNotFoundError(
@@ -172,15 +173,15 @@ def run_model(name, work_dir, data_root, epochs=None, seed=0,
                             options + list(cfg_options), f'{name} test')
     print(f'{seconds:.0f} s, test top-1 {100 * metrics["acc/top1"]:.1f}%',
           flush=True)
-    return dict(shift=shift, best_epoch=best_epoch, val_top1=val_top1,
+    return dict(frames_meet=frames_meet, best_epoch=best_epoch, val_top1=val_top1,
                 test_top1=metrics['acc/top1'], checkpoint=checkpoint,
                 work_dir=model_dir)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        description='Train and test TSM and TSN on the demo data with '
-        "MMAction2's stock tools/train.py and tools/test.py.")
+        description='Train and test TSM, TSN and TAda2D on the demo data '
+        "with MMAction2's stock tools/train.py and tools/test.py.")
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--num-train', type=int, default=400,
                         help='training videos (even)')
@@ -190,6 +191,9 @@ def main(argv=None):
                         help="training epochs (default: the config's)")
     parser.add_argument('--seed', type=int, default=0,
                         help='seeds the data and the training')
+    parser.add_argument('--light', type=float, default=LIGHT,
+                        help='how unevenly the demo scenes are lit (0: evenly, '
+                        'which hides the direction from TAda2D; see README)')
     parser.add_argument('--models', nargs='+', default=DEFAULT_MODELS,
                         choices=list(MODELS))
     parser.add_argument(
@@ -205,7 +209,7 @@ def main(argv=None):
     shutil.rmtree(data_root, ignore_errors=True)
     os.makedirs(data_root)
     make_dataset(data_root, num_train=args.num_train, num_val=args.num_val,
-                 seed=args.seed)
+                 seed=args.seed, light=args.light)
     print(f'demo data: {args.num_train} train, {args.num_val} val, '
           f'{args.num_val} test videos in {data_root}', flush=True)
 

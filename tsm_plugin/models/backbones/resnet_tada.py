@@ -83,11 +83,9 @@ class ResNetTAda(ClipBackboneMixin, ResNet):
         pretrained2d (bool): ``pretrained`` holds 2D torchvision weights.
             Default True.
         identity_init (bool): ``init_weights`` starts TAda as its 2D ResNet
-            (calibration 1, ``BN'`` 0), as TAda2D does on ImageNet weights.
-            ``False``: random calibration and ``BN'`` at 1, for training from
-            scratch: at the identity start neither the calibration nor ``BN'``
-            alone can tell frame orders apart (see README, TAda2D on the demo
-            data). Default True.
+            (calibration 1, ``BN'`` 0), as TAda2D does. ``False``: random
+            calibration and ``BN'`` at 1, already temporal at the start (the
+            demo trains from scratch with the default). Default True.
         **kwargs: every argument of MMAction2's ``ResNet`` (``frozen_stages``,
             ``norm_eval``, ``partial_bn``, ``with_cp``, ``out_indices``, ...).
     """
