@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine (Python 3.11 only):
-#   make demo   - make the demo videos, train/test TSM and TSN with MMAction2's
-#                 stock tools/train.py and tools/test.py, print both accuracies
+#   make demo   - make the demo videos, train/test TSM, TSN and TAda2D with
+#                 MMAction2's stock tools/train.py and tools/test.py, print the
+#                 accuracies
 #   make test   - run the test suite
 PYTHON ?= python3
 VENV := .venv

@@ -70,7 +70,7 @@ def run_tool(tool, args, log_file, label):
     raise ``RuntimeError`` with the end of the log."""
     os.makedirs(osp.dirname(log_file), exist_ok=True)
     cmd = [sys.executable, tool, *args]
-    print(f'{label:<11} stock tools/{osp.basename(tool)}, log {log_file} ... ',
+    print(f'{label:<12} stock tools/{osp.basename(tool)}, log {log_file} ... ',
           end='', flush=True)
     start = time.time()
     with open(log_file, 'w') as log:
