@@ -113,7 +113,7 @@ def check_decodable(path, frames, size):
                          '40, 56 or 64')
 
 
-def make_split(out_dir, split, num_videos, size, frames, seed, light):
+def make_split(out_dir, split, num_videos, size, frames, seed, light=LIGHT):
     """Write ``num_videos // 2`` base clips, each forward and reversed."""
     os.makedirs(osp.join(out_dir, split), exist_ok=True)
     lines, videos = [], []
