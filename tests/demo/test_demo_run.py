@@ -1,8 +1,10 @@
 """The demo job: configs, helpers, and one short run of the stock tools."""
+import argparse
 import os.path as osp
 
+import pytest
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 import tsm_plugin  # noqa: F401  (allow-lists mmengine checkpoint types)
 from tsm_plugin.demo import run
@@ -30,6 +32,24 @@ def test_stock_tools_are_found():
         path = run.mmaction_tool(name)
         assert osp.isfile(path)
         assert osp.join('mmaction', '.mim', 'tools') in path
+
+
+@pytest.mark.parametrize('name', list(run.MODELS))
+@pytest.mark.parametrize('epochs', [1, 3, 12])
+def test_epochs_option_moves_the_schedule_end(name, epochs):
+    """--epochs E: the cosine schedule ends with training (not at the
+    config's own last epoch, after which the learning rate would stay 0)."""
+    cfg = Config.fromfile(osp.join(run.CONFIG_DIR, run.MODELS[name][0]))
+    parser = argparse.ArgumentParser()  # as the stock tools parse them
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    cfg.merge_from_dict(parser.parse_args(
+        ['--cfg-options', *run.epoch_options(epochs)]).cfg_options)
+    warmup, cosine = cfg.param_scheduler
+    assert cfg.train_cfg.max_epochs == epochs
+    assert warmup.type == 'LinearLR' and warmup.end == 1
+    assert cosine.type == 'CosineAnnealingLR' and cosine.begin == 1
+    assert cosine.end == max(epochs, 2)
+    assert cosine.T_max == max(epochs - 1, 1)
 
 
 def test_table_and_best_epoch():

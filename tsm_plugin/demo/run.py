@@ -145,6 +145,15 @@ def best_val_epoch(checkpoint):
     return int(osp.splitext(checkpoint)[0].rsplit('_', 1)[1])
 
 
+def epoch_options(epochs):
+    """``--cfg-options`` for ``epochs`` of training: the demo configs' cosine
+    schedule (``param_scheduler[1]``, after one warm-up epoch) must end with
+    training, or the epochs after its end would run at learning rate 0."""
+    return [f'train_cfg.max_epochs={epochs}',
+            f'param_scheduler.1.T_max={max(epochs - 1, 1)}',
+            f'param_scheduler.1.end={max(epochs, 2)}']
+
+
 def run_model(name, work_dir, data_root, epochs=None, seed=0,
               cfg_options=()):
     """Train and test one model into ``work_dir/<name>``; return its figures.
@@ -160,8 +169,7 @@ def run_model(name, work_dir, data_root, epochs=None, seed=0,
     shutil.rmtree(model_dir, ignore_errors=True)
     options = data_root_options(data_root)
     train_options = options + [f'randomness.seed={seed}'] + (
-        [f'train_cfg.max_epochs={epochs}'] if epochs else []) + list(
-            cfg_options)
+        epoch_options(epochs) if epochs else []) + list(cfg_options)
     checkpoint, seconds = train(config, model_dir, train_options,
                                 f'{name} train')
     best_epoch = best_val_epoch(checkpoint)
@@ -188,7 +196,8 @@ def main(argv=None):
     parser.add_argument('--num-val', type=int, default=100,
                         help='validation and test videos each (even)')
     parser.add_argument('--epochs', type=int, default=None,
-                        help="training epochs (default: the config's)")
+                        help="training epochs (default: the config's); the "
+                        'cosine schedule is stretched or cut to end with them')
     parser.add_argument('--seed', type=int, default=0,
                         help='seeds the data and the training')
     parser.add_argument('--light', type=float, default=LIGHT,
