@@ -36,7 +36,7 @@ os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # before torch starts OpenM
 import torch  # noqa: E402
 
 import tsm_plugin  # noqa: F401,E402  (repairs the stack for mmaction.models)
-from bench_shift import (cpu_name, interleaved,  # noqa: E402
+from bench_shift import (check_rounds, cpu_name, interleaved,  # noqa: E402
                          paired_ratio, spread, write_results)
 from mmengine.logging import MMLogger  # noqa: E402
 from tsm_plugin.export import (OfflineGraph, export_module,  # noqa: E402
@@ -122,9 +122,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.quick:
         args.size, args.rounds = 112, 5
-    if args.rounds < 3:
-        parser.error(f'--rounds must be >= 3 (a spread needs quartiles), '
-                     f'got {args.rounds}')
+    check_rounds(parser, args, ('rounds',), minimum=3)
     torch.set_num_threads(args.threads)
     MMLogger.get_current_instance().setLevel(logging.WARNING)
     rows = []

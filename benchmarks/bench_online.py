@@ -24,8 +24,8 @@ import time
 
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # before torch starts OpenMP
 import torch  # noqa: E402
-from bench_shift import (cpu_name, interleaved, paired_ratio,  # noqa: E402
-                         write_results)
+from bench_shift import (check_rounds, cpu_name, interleaved,  # noqa: E402
+                         paired_ratio, write_results)
 from mmaction.models.backbones.mobilenet_v2 import MobileNetV2  # noqa: E402
 from mmaction.models.backbones.resnet import ResNet  # noqa: E402
 from mmaction.registry import MODELS  # noqa: E402
@@ -99,8 +99,7 @@ def main(argv=None):
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--out', help='also write bench_online.md here')
     args = parser.parse_args(argv)
-    if args.rounds < 2:
-        parser.error(f'--rounds must be >= 2, got {args.rounds}')
+    check_rounds(parser, args, ('rounds',))
     torch.set_num_threads(args.threads)
     load = os.getloadavg()[0]
     start = time.time()

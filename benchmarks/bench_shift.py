@@ -133,6 +133,15 @@ def spread(values):
     return (q3 - q1) / 2 / median
 
 
+def check_rounds(parser, args, names, minimum=2):
+    """One argparse error for the first round count in ``names`` below
+    ``minimum`` (the spread needs quartiles)."""
+    for name in names:
+        if getattr(args, name) < minimum:
+            parser.error(f'--{name.replace("_", "-")} must be >= {minimum}, '
+                         f'got {getattr(args, name)}')
+
+
 def write_results(out, name, lines, csv_rows=None):
     """``OUT/NAME.md`` (the lines) and, given rows, ``OUT/NAME.csv``."""
     os.makedirs(out, exist_ok=True)
@@ -210,10 +219,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.train_rounds, args.op_rounds = 5, 3, 5
-    for name in ('rounds', 'train_rounds', 'op_rounds'):
-        if getattr(args, name) < 2:  # the spread needs quartiles
-            parser.error(f'--{name.replace("_", "-")} must be >= 2, got '
-                         f'{getattr(args, name)}')
+    check_rounds(parser, args, ('rounds', 'train_rounds', 'op_rounds'))
     torch.set_num_threads(args.threads)
     MMLogger.get_instance('mmengine').setLevel(logging.ERROR)
     started, load = time.time(), os.getloadavg()[0]

@@ -42,8 +42,8 @@ from mmengine.analysis import FlopAnalyzer  # noqa: E402
 from mmengine.logging import MMLogger  # noqa: E402
 
 import tsm_plugin  # noqa: F401,E402  (repairs the stack for mmaction.models)
-from bench_shift import (cpu_name, inference, interleaved,  # noqa: E402
-                         paired_ratio, spread, train_step,
+from bench_shift import (check_rounds, cpu_name, inference,  # noqa: E402
+                         interleaved, paired_ratio, spread, train_step,
                          write_results)
 from tsm_plugin.models.backbones.resnet_tada import ResNetTAda  # noqa: E402
 from tsm_plugin.models.backbones.resnet_tsm import ResNetTSM  # noqa: E402
@@ -184,10 +184,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.quick:
         args.reps = args.train_reps = args.op_reps = 3
-    for name in ('reps', 'train_reps', 'op_reps'):
-        if getattr(args, name) < 2:  # the noise figure needs quartiles
-            parser.error(f'--{name.replace("_", "-")} must be >= 2, got '
-                         f'{getattr(args, name)}')
+    check_rounds(parser, args, ('reps', 'train_reps', 'op_reps'))
     torch.set_num_threads(args.threads)
     MMLogger.get_instance('mmengine').setLevel(logging.ERROR)
     started, load_before = time.time(), os.getloadavg()
