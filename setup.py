@@ -39,5 +39,10 @@ setup(
         'demo': ['matplotlib'],
         # ONNX export check and parity tests (python -m tsm_plugin.export)
         'export': ['onnx>=1.16', 'onnxruntime>=1.18'],
+        # TSMBackbone / TAdaBackbone over timm's, torchvision's and
+        # mmpretrain's networks, MobileOneTSM (mmpretrain). torchvision needs
+        # the torch release it was built for (here: torch==2.14.1 with
+        # torchvision==0.29.1; install that pair first, see the README).
+        'zoo': ['mmpretrain==1.2.0', 'timm>=1.0,<2', 'torchvision>=0.15'],
     },
 )
