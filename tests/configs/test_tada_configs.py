@@ -31,6 +31,7 @@ def test_official_recipe(name):
     backbone, head = cfg.model.backbone, cfg.model.cls_head
     assert backbone.type == 'tsm_plugin.ResNetTAda' and backbone.depth == 50
     assert backbone.pretrained == 'torchvision://resnet50'
+    assert backbone.layout == 'official' and 'tada_init' not in backbone
     assert backbone.num_segments == head.num_segments == 8
     assert head.num_classes == want['num_classes']
     assert head.dropout_ratio == 0.5 and head.is_shift is False
@@ -54,6 +55,29 @@ def test_official_recipe(name):
             split == 'test' and want.get('twice_sample', False))
     test_steps = [s.type for s in cfg.test_dataloader.dataset.pipeline]
     assert want['crop'] in test_steps
+
+
+@pytest.mark.parametrize('name', sorted(RECIPES))
+def test_r50_configs_build_the_official_layout_and_init(name):
+    """Official TAda2D-R50: no max-pool, layer1.0 (3x3 and shortcut) at
+    stride 2, the generator's convs Kaiming-normal (fan out) with zero bias.
+    (tests/models/backbones/test_resnet_tada.py checks this layout against
+    the official network and the init in full.)"""
+    cfg = load(TADA_DIR / name)
+    backbone = dict(cfg.model.backbone, pretrained=None)  # nothing to load
+    model = build_model(dict(cfg.model, backbone=backbone))
+    model.init_weights()
+    net = model.backbone
+    assert isinstance(net.maxpool, torch.nn.Identity)
+    assert net.layer1[0].conv2.conv.stride == (2, 2)
+    assert net.layer1[0].downsample.conv.stride == (2, 2)
+    assert net.tada_init == 'official'
+    generator = net.layer1[0].conv2.conv.calibration
+    assert generator.temporal_conv1.bias.abs().max() == 0
+    fan_out = generator.temporal_conv1.weight[0, 0].numel() * \
+        generator.temporal_conv1.weight.shape[0]
+    std = generator.temporal_conv1.weight.std().item()
+    assert abs(std / (2 / fan_out) ** 0.5 - 1) < 0.2
 
 
 def test_kinetics_ten_clips_test_runs_through_the_model():
