@@ -1,6 +1,7 @@
 """Behavioural checks of ``TAdaBackbone`` for any 2D network (core and zoo
 tests share them). Built on the TSMBackbone checks (calibrated BN
 statistics, time reversal, clips kept apart)."""
+import pytest
 import torch
 from mmaction.registry import MODELS
 from tsm_backbone_checks import T, calibrate_bn, features, reversal_gap, scale
@@ -12,6 +13,16 @@ from tsm_plugin.ops import TAdaConv2d
 
 SIDE = 32
 LAYER_SCALES = ('gamma', 'layer_scale')  # timm/mmpretrain, torchvision
+
+
+# import it into a test module: one thread per test (small nets, 2 shared
+# cores)
+@pytest.fixture(autouse=True, scope='module')
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def set_layer_scales(network, value=1.0):

@@ -5,6 +5,7 @@ import re
 import pytest
 import torch
 from mmaction.registry import MODELS
+from tada_backbone_checks import one_thread  # noqa: F401 (autouse)
 from torch import nn
 
 import tsm_plugin  # noqa: F401
@@ -13,14 +14,6 @@ from tsm_plugin.models.backbones.resnet_tsm import torchvision_to_mmaction
 from tsm_plugin.ops import TAdaConv2d
 
 T = 4
-
-
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def build(**kwargs):

@@ -4,7 +4,8 @@ table, refusals, ONNX parity; other libraries: test_tada_backbone_zoo.py."""
 import pytest
 import torch
 from mmaction.registry import MODELS
-from tada_backbone_checks import (SIDE, T, build_tada, check_tada_backbone,
+from tada_backbone_checks import (one_thread,  # noqa: F401 (autouse)
+                                  SIDE, T, build_tada, check_tada_backbone,
                                   perturb_aggregation, perturb_calibration,
                                   reference_2d, tada_convs)
 from torch import nn
@@ -20,14 +21,6 @@ NETWORKS = {
     'mmaction-mobilenetv2': (dict(type='MobileNetV2', widen_factor=0.5), 10,
                              10),
 }
-
-
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize('network', sorted(NETWORKS))
@@ -124,6 +117,9 @@ def test_depthwise_tadaconv_calibrates_each_channel_of_its_own_frame():
         assert (tada(x) - conv(x)).abs().max() > 0.1
 
 
+R18 = dict(type='ResNet', depth=18)
+
+
 class PlainConvNet(nn.Module):
     """No residual block: the rule finds nothing to replace."""
 
@@ -143,26 +139,26 @@ MODELS.register_module('TAdaTestPlainConvNet', module=PlainConvNet,
 @pytest.mark.parametrize('kwargs,match', [
     (dict(backbone=dict(type='TAdaTestPlainConvNet')),
      'found no residual block .*tada_modules='),
-    (dict(backbone=dict(type='ResNet', depth=18), tada_modules=r'nothing'),
+    (dict(backbone=R18, tada_modules=r'nothing'),
      "tada_modules='nothing' matches no module"),
     (dict(backbone=dict(type='TAdaTestPlainConvNet'), tada_modules='conv2',
           calibration_reduction=1),
      "cannot make 'conv2' .*k > 1"),
-    (dict(backbone=dict(type='ResNet', depth=18), tada_modules='layer1'),
+    (dict(backbone=R18, tada_modules='layer1'),
      "cannot make 'layer1' \\(Sequential\\)"),
-    (dict(backbone=dict(type='ResNet', depth=18), calibration_reduction=128),
+    (dict(backbone=R18, calibration_reduction=128),
      "TAdaConv2d at 'layer1.0.conv1.conv': reduction=128 leaves no hidden"),
-    (dict(backbone=dict(type='ResNet', depth=18), calibration_reduction=0),
+    (dict(backbone=R18, calibration_reduction=0),
      'reduction must be an int'),
-    (dict(backbone=dict(type='ResNet', depth=18), calibration_kernels=(2, 3)),
+    (dict(backbone=R18, calibration_kernels=(2, 3)),
      'kernels must be two odd'),
-    (dict(backbone=dict(type='ResNet', depth=18), pool_kernel=4),
+    (dict(backbone=R18, pool_kernel=4),
      'pool_kernel must be an odd positive int, got 4'),
-    (dict(backbone=dict(type='ResNet', depth=18), aggregation='yes'),
+    (dict(backbone=R18, aggregation='yes'),
      "aggregation must be a bool, got 'yes'"),
-    (dict(backbone=dict(type='ResNet', depth=18), tada_modules=3),
+    (dict(backbone=R18, tada_modules=3),
      'tada_modules must be None or a regular expression'),
-    (dict(backbone=dict(type='ResNet', depth=18), num_segments=0),
+    (dict(backbone=R18, num_segments=0),
      'num_segments must be a positive int'),
 ])
 def test_bad_arguments_raise_value_error(kwargs, match):

@@ -4,7 +4,8 @@ the LayerNorm aggregation of ConvNeXt, timm's BatchNormAct2d, and the names
 a library checkpoint has. Small networks at 32 px, 4 frames."""
 import pytest
 import torch
-from tada_backbone_checks import (T, build_tada, check_tada_backbone,
+from tada_backbone_checks import (one_thread,  # noqa: F401 (autouse)
+                                  T, build_tada, check_tada_backbone,
                                   perturb_aggregation, remeasure_bn)
 from tsm_backbone_checks import features
 
@@ -24,14 +25,6 @@ NETWORKS = {
                                  12, 12),
     'mmpretrain-resnet18': (dict(type='mmpretrain.ResNet', depth=18), 8, 8),
 }
-
-
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize('network', sorted(NETWORKS))
