@@ -132,7 +132,8 @@ def check_tada_backbone(cfg, num_blocks, aggregations, tolerance=1e-5):
     with torch.no_grad():
         want = feature_map(network, source, clip)
     assert ours.shape[0] == 2 * T and scale(want) > 0.1
-    torch.testing.assert_close(ours, want, rtol=0, atol=tolerance * scale(want))
+    torch.testing.assert_close(ours, want, rtol=0,
+                               atol=tolerance * scale(want))
     assert reversal_gap(tada, clip) < tolerance
     remeasure_bn(perturb_calibration(tada))
     assert reversal_gap(tada, clip) > 1000 * tolerance

@@ -264,8 +264,8 @@ def ref_route_func(x, state, prefix):
     F = torch.nn.functional
     pooled = x.mean((3, 4), keepdim=True)
     glob = x.mean((2, 3, 4), keepdim=True)
-    h = F.conv3d(pooled + F.conv3d(glob, g, state[prefix + 'global_proj.bias']),
-                 a, state[prefix + 'temporal_conv1.bias'],
+    glob = F.conv3d(glob, g, state[prefix + 'global_proj.bias'])
+    h = F.conv3d(pooled + glob, a, state[prefix + 'temporal_conv1.bias'],
                  padding=(a.shape[2] // 2, 0, 0))
     h = torch.relu(ref_bn(h, state, prefix + 'bn.'))
     return F.conv3d(h, b, None, padding=(b.shape[2] // 2, 0, 0)) + 1
@@ -366,7 +366,7 @@ def test_official_layout_equals_the_official_network_description():
         ref = ref.transpose(1, 2).reshape_as(ours)
         torch.testing.assert_close(ours, ref, rtol=1e-9, atol=1e-9)
         assert ref.abs().max() > 0.1
-        # teeth: the same weights in MMAction2's layout compute another function
+        # teeth: the same weights in MMAction2's layout: another function
         mm = build(depth=50).double().train()
         mm.load_state_dict(state64)
         assert (mm(frames) - ref).abs().mean() > 0.5 * ref.abs().mean()

@@ -230,6 +230,6 @@ def test_streaming_refuses_tada_models(backbone):
                       in_channels=1280 if 'backbone' in backbone else 512),
         data_preprocessor=dict(type='mmaction.ActionDataPreprocessor',
                                format_shape='NCHW')))
-    with pytest.raises(ValueError,
-                       match="TAdaConv: its calibration reads the neighbouring"):
+    with pytest.raises(ValueError, match='TAdaConv: its calibration reads '
+                       'the neighbouring'):
         StreamingRecognizer(recognizer)

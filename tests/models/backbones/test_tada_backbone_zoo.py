@@ -40,7 +40,8 @@ def test_fresh_is_2d_calibration_makes_it_temporal_clips_apart(network):
 ])
 def test_aggregation_follows_the_norm_of_each_family(network, norm, depthwise):
     tada = build_tada(NETWORKS[network][0])
-    wrappers = [m for m in tada.modules() if isinstance(m, TemporalAggregation)]
+    wrappers = [m for m in tada.modules()
+                if isinstance(m, TemporalAggregation)]
     assert wrappers and all(type(w.net).__name__ == norm for w in wrappers)
     convs = [m for m in tada.modules() if hasattr(m, 'calibration')]
     assert all((c.groups == c.in_channels) == depthwise for c in convs)

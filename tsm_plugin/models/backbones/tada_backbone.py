@@ -26,7 +26,8 @@ from torch import nn
 from ...ops.tadaconv import (TAdaConv2d, check_calibration_args,
                              temporal_avg_pool)
 from ...registry import MODELS
-from ..blocks import find_residual_blocks, get_module, match_modules, set_module
+from ..blocks import (find_residual_blocks, get_module, match_modules,
+                      set_module)
 from .clip_2d import Clip2DBackbone
 
 NORMS = (nn.modules.batchnorm._BatchNorm, nn.LayerNorm, nn.GroupNorm)
@@ -70,7 +71,8 @@ def norm_after(network, conv_name):
             break
     else:
         return None
-    if isinstance(module, NORMS) and norm_channels(module) == conv.out_channels:
+    if isinstance(module, NORMS) \
+            and norm_channels(module) == conv.out_channels:
         return name, module
     return None
 
@@ -227,8 +229,9 @@ class TAdaBackbone(Clip2DBackbone):
         if not (is_plain_conv(conv) and max(conv.kernel_size) > 1):
             raise ValueError(
                 f'cannot make {name!r} ({type(conv).__name__}) a TAdaConv2d: '
-                'only a plain nn.Conv2d with a k x k kernel, k > 1 (a subclass '
-                'with its own forward would change what it computes)')
+                'only a plain nn.Conv2d with a k x k kernel, k > 1 (a '
+                'subclass with its own forward would change what it '
+                'computes)')
         try:
             tada = TAdaConv2d.from_conv2d(conv, self.num_segments,
                                           self.calibration_reduction,
