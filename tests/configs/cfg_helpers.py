@@ -24,12 +24,24 @@ MOBILENET = MIXING_DIR / ('tsm_imagenet-pretrained-mobilenetv2-plugin-head_'
 TINY = 32  # frame side for tiny runs: R50's layer4 still gets 1x1
 
 
-def config_files():
+ZOO_TYPES = ("type='mmpretrain.", "type='timm.", "type='torchvision.")
+
+
+def needs_zoo(path):
+    """The config builds a backbone of an optional library (the zoo extra)."""
+    text = path.read_text()
+    return any(kind in text for kind in ZOO_TYPES)
+
+
+def config_files(zoo=False):
     """Every runnable config under configs/: bases (in `_base_/` or named
-    `_*.py`) excluded."""
+    `_*.py`) excluded; those that need the zoo extra (mmpretrain, timm,
+    torchvision) only with ``zoo=True``, the others only without (the zoo
+    venv's tests sweep them: tests/configs/test_tadaconvnext_configs.py)."""
     return sorted(p for p in CONFIG_DIR.rglob('*.py')
                   if not any(part.startswith('_')
-                             for part in p.relative_to(CONFIG_DIR).parts))
+                             for part in p.relative_to(CONFIG_DIR).parts)
+                  and needs_zoo(p) == zoo)
 
 
 def load(path):
@@ -60,7 +72,8 @@ def build_model(model_cfg, **backbone):
     """The config's model without pretrained weights (PyTorch's default init;
     `init_weights` is left out: slow, and the backbone's own tests cover it)."""
     cfg = copy.deepcopy(model_cfg)
-    cfg['backbone']['pretrained'] = None
+    if 'pretrained' in cfg['backbone']:  # (TAdaBackbone/TSMBackbone: none)
+        cfg['backbone']['pretrained'] = None
     cfg['backbone'].update(backbone)
     return MODELS.build(cfg)
 

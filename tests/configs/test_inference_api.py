@@ -14,11 +14,14 @@ from mmaction.apis import (MMAction2Inferencer, inference_recognizer,
                            init_recognizer)
 
 from cfg_helpers import (CONFIG_DIR, TINY, build_model, config_files, load,
-                         shrink)
+                         needs_zoo, shrink)
 from tsm_plugin.demo.make_data import make_split
 
-CONFIGS = config_files()
-IDS = [str(p.relative_to(CONFIG_DIR)) for p in CONFIGS]
+# the configs that need the zoo extra run in the zoo venv (marked zoo)
+CONFIGS = config_files() + [pytest.param(p, marks=pytest.mark.zoo)
+                            for p in config_files(zoo=True)]
+IDS = [str(p.relative_to(CONFIG_DIR)) for p in config_files()
+       + config_files(zoo=True)]
 
 
 @pytest.fixture(scope='module')
@@ -34,7 +37,9 @@ def small(path):
     whose sub-sampling needs 2 px at layer3; demo configs: as they are)."""
     cfg = load(path)
     if path.parent.name != 'demo':
-        side = TINY if 'non_local_cfg' in cfg.model.backbone else 16
+        # 32 px: non-local's sub-sampling, ConvNeXt's 2x2 downsampling convs
+        side = TINY if 'non_local_cfg' in cfg.model.backbone \
+            or needs_zoo(path) else 16
         cfg.test_pipeline = shrink(cfg.test_pipeline, side)
         cfg.test_dataloader.dataset.pipeline = shrink(
             cfg.test_dataloader.dataset.pipeline, side)
