@@ -3,6 +3,8 @@ pipeline and model at a tiny resolution."""
 import copy
 from pathlib import Path
 
+import pytest
+
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 from mmengine.config import Config
@@ -32,6 +34,23 @@ def config_files():
                              for part in p.relative_to(CONFIG_DIR).parts))
 
 
+# What a config that needs the zoo extra (torchvision, timm, mmpretrain) says in
+# its opening comment; a child config inherits it by saying it again.
+ZOO_EXTRA = "pip install -e '.[zoo]'"
+
+
+def needs_zoo(path):
+    return ZOO_EXTRA in Path(path).read_text()
+
+
+def config_params(paths):
+    """``paths`` as pytest params named by their path under configs/; those
+    that need the zoo extra are marked ``zoo`` (they run in the zoo venv)."""
+    return [pytest.param(p, id=str(p.relative_to(CONFIG_DIR)),
+                         marks=[pytest.mark.zoo] if needs_zoo(p) else [])
+            for p in paths]
+
+
 def load(path):
     return Config.fromfile(str(path))
 
@@ -58,9 +77,12 @@ def pipeline_batch(pipeline, video, label=0, side=TINY):
 
 def build_model(model_cfg, **backbone):
     """The config's model without pretrained weights (PyTorch's default init;
-    `init_weights` is left out: slow, and the backbone's own tests cover it)."""
+    `init_weights` is left out: slow, and the backbone's own tests cover it;
+    MobileOne's checkpoint is its `init_cfg`)."""
     cfg = copy.deepcopy(model_cfg)
-    cfg['backbone']['pretrained'] = None
+    for key in ('pretrained', 'init_cfg'):
+        if key in cfg['backbone']:
+            cfg['backbone'][key] = None
     cfg['backbone'].update(backbone)
     return MODELS.build(cfg)
 

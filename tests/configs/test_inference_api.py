@@ -13,12 +13,11 @@ import torch
 from mmaction.apis import (MMAction2Inferencer, inference_recognizer,
                            init_recognizer)
 
-from cfg_helpers import (CONFIG_DIR, TINY, build_model, config_files, load,
+from cfg_helpers import (TINY, build_model, config_files, config_params, load,
                          shrink)
 from tsm_plugin.demo.make_data import make_split
 
 CONFIGS = config_files()
-IDS = [str(p.relative_to(CONFIG_DIR)) for p in CONFIGS]
 
 
 @pytest.fixture(scope='module')
@@ -56,7 +55,7 @@ def random_checkpoint(cfg, path):
     return model.state_dict()
 
 
-@pytest.mark.parametrize('path', CONFIGS, ids=IDS)
+@pytest.mark.parametrize('path', config_params(CONFIGS))
 def test_inference_api(path, tmp_path, tiny_video, demo_video):
     cfg = small(path)
     video = demo_video if path.parent.name == 'demo' else tiny_video
