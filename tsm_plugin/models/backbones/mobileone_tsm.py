@@ -12,8 +12,8 @@ from mmaction.models.backbones.mobileone_tsm import \
 from mmpretrain.models.backbones.mobileone import MobileOne
 from torch import nn
 
-from ...ops import TemporalShift
-from ...ops.temporal_shift import check_shift_args, check_shift_channels
+from ...ops.temporal_shift import check_shift_args
+from ..shift_placement import insert_shifts, placement_table
 from .clip_backbone import ClipBackboneMixin
 
 
@@ -68,20 +68,22 @@ class MobileOneTSM(ClipBackboneMixin, MMActionMobileOneTSM):
 
     def make_temporal_shift(self):
         """Wrap every block (``stage0``, ``stageX.i``) with the child name
-        ``net`` (keys ``stageX.i.net.*``, as MMAction2's)."""
+        ``net`` (keys ``stageX.i.net.*``, as MMAction2's), by the plugin's
+        one placement mechanism."""
+        targets = [f'stage{i}.{j}' for i in range(1, 5)
+                   for j in range(len(getattr(self, f'stage{i}')))]
         if self.stage0.in_channels // self.shift_div == 0:
             self.stage0 = Unshifted(self.stage0)  # RGB: 3 channels
         else:
-            self.stage0 = self._shifted(self.stage0)
-        for i in range(1, 5):
-            stage = getattr(self, f'stage{i}')
-            setattr(self, f'stage{i}',
-                    nn.Sequential(*(self._shifted(b) for b in stage)))
+            targets.insert(0, 'stage0')
+        insert_shifts(self, targets, self.num_segments, self.shift_div,
+                      self.shift_mode)
 
-    def _shifted(self, block):
-        check_shift_channels(block.in_channels, self.shift_div)
-        return TemporalShift(block, self.num_segments, self.shift_div,
-                             self.shift_mode)
+    def placement_table(self):
+        """Where each shift went, the channels in and the channels moved."""
+        return placement_table(
+            self, f'MobileOneTSM, shift_mode={self.shift_mode!r}, '
+            f'shift_div={self.shift_div}')
 
     def init_weights(self):
         pretrained = isinstance(self.init_cfg, dict) and \
