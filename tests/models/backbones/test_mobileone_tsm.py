@@ -84,6 +84,11 @@ def test_s4_has_mmaction_state_dict_keys_and_shapes(deploy):
         {k: v.shape for k, v in theirs.state_dict().items()}
     assert sum(isinstance(m, TemporalShift) for m in ours.modules()) == \
         2 * sum([2, 8, 10, 1])  # every block but the RGB stem's
+    # the table counts a squeeze-excite block's input, not its SE's
+    table = ours.placement_table().splitlines()
+    assert table[-1] == '42 shifted modules'
+    assert [r.split()[:3] for r in table if r.startswith('stage4.1 ')] == \
+        [['stage4.1', 'MobileOneBlock', '896']]
 
 
 def test_mmaction_state_dict_loads_strictly_same_outputs_also_deployed():
