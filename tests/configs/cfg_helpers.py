@@ -3,8 +3,8 @@ pipeline and model at a tiny resolution."""
 import copy
 from pathlib import Path
 
+import mmaction
 import pytest
-
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 from mmengine.config import Config
@@ -13,6 +13,7 @@ from mmengine.dataset import Compose, pseudo_collate
 import tsm_plugin  # noqa: F401  (stack fixes, plugin registry)
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / 'configs'
+BUNDLED = f'{mmaction.__path__[0]}/.mim/configs/recognition/tsm'
 TSM_CONFIG_DIR = CONFIG_DIR / 'tsm'
 K400_1X1X8 = TSM_CONFIG_DIR / \
     'tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb.py'
@@ -75,14 +76,25 @@ def pipeline_batch(pipeline, video, label=0, side=TINY):
                                     start_index=0, modality='RGB'))])
 
 
+def without_weights(model_cfg):
+    """A copy of a model config that loads no pretrained weights: ResNet
+    `pretrained`, MobileOne's `init_cfg`; a TSMBackbone's 2D network: timm
+    `pretrained`, torchvision `weights` (both fetched at build time),
+    mmpretrain `init_cfg`."""
+    cfg = copy.deepcopy(model_cfg)
+    network = cfg['backbone']
+    while network is not None:
+        for key in ('pretrained', 'init_cfg', 'weights'):
+            if key in network:  # timm's pretrained is a bool
+                network[key] = False if network[key] is True else None
+        network = network.get('backbone')
+    return cfg
+
+
 def build_model(model_cfg, **backbone):
     """The config's model without pretrained weights (PyTorch's default init;
-    `init_weights` is left out: slow, and the backbone's own tests cover it;
-    MobileOne's checkpoint is its `init_cfg`)."""
-    cfg = copy.deepcopy(model_cfg)
-    for key in ('pretrained', 'init_cfg'):
-        if key in cfg['backbone']:
-            cfg['backbone'][key] = None
+    `init_weights` is left out: slow, and the backbone's own tests cover it)."""
+    cfg = without_weights(model_cfg)
     cfg['backbone'].update(backbone)
     return MODELS.build(cfg)
 
@@ -102,3 +114,17 @@ def sampler_of(pipeline):
     steps = [s for s in pipeline if 'num_clips' in s]
     assert len(steps) == 1, f'expected one sampling step in {pipeline}'
     return steps[0]
+
+
+def differences(ours, theirs, path=''):
+    """Dotted keys where two config trees differ (`_scope_`, which a
+    `mmaction::` base adds, left out)."""
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        return [d for key in sorted((set(ours) | set(theirs)) - {'_scope_'})
+                for d in differences(ours.get(key), theirs.get(key),
+                                     f'{path}.{key}'.lstrip('.'))]
+    if isinstance(ours, list) and isinstance(theirs, list) and \
+            len(ours) == len(theirs):
+        return [d for i, (a, b) in enumerate(zip(ours, theirs))
+                for d in differences(a, b, f'{path}[{i}]')]
+    return [] if ours == theirs else [path]

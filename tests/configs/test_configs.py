@@ -7,7 +7,6 @@ import math
 import subprocess
 import sys
 
-import mmaction
 import pytest
 import torch
 import yaml
@@ -17,9 +16,10 @@ from mmengine.config import Config
 from mmengine.runner.checkpoint import load_state_dict
 
 import tsm_plugin
-from cfg_helpers import (CONFIG_DIR, K400_1X1X8, TSM_CONFIG_DIR, build_model,
-                         config_files, config_params, data_samples, load,
-                         needs_zoo, pipeline_batch, sampler_of)
+from cfg_helpers import (BUNDLED, CONFIG_DIR, K400_1X1X8, TSM_CONFIG_DIR,
+                         build_model, config_files, config_params,
+                         data_samples, load, needs_zoo, pipeline_batch,
+                         sampler_of)
 
 CONFIGS = config_files()
 load_once = functools.lru_cache(maxsize=None)(load)  # read-only uses here
@@ -28,10 +28,10 @@ DATALOADER_KEYS = {'batch_size', 'num_workers', 'persistent_workers',
                    'sampler', 'dataset', 'collate_fn', 'pin_memory',
                    'drop_last'}
 CLIP_META_KEYS = {'num_clips', 'clip_len'}
-BUNDLED = f'{mmaction.__path__[0]}/.mim/configs/recognition/tsm'
 
 # The backbones of configs/tsm.
-TSM_BACKBONES = {'tsm_plugin.ResNetTSM', 'tsm_plugin.MobileOneTSM'}
+TSM_BACKBONES = {'tsm_plugin.ResNetTSM', 'tsm_plugin.MobileOneTSM',
+                 'tsm_plugin.TSMBackbone'}
 # What the zoo expects of each of our ResNet TSM configs (configs/tsm; the
 # others, which need the zoo extra, are checked in their own test files).
 ZOO = {

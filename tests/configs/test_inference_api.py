@@ -14,7 +14,7 @@ from mmaction.apis import (MMAction2Inferencer, inference_recognizer,
                            init_recognizer)
 
 from cfg_helpers import (TINY, build_model, config_files, config_params, load,
-                         shrink)
+                         shrink, without_weights)
 from tsm_plugin.demo.make_data import make_split
 
 CONFIGS = config_files()
@@ -29,9 +29,11 @@ def demo_video(tmp_path_factory):
 
 
 def small(path):
-    """The config, its test pipelines at 16 px (32 with non-local blocks,
-    whose sub-sampling needs 2 px at layer3; demo configs: as they are)."""
+    """The config without pretrained weights, its test pipelines at 16 px
+    (32 with non-local blocks, whose sub-sampling needs 2 px at layer3; demo
+    configs: as they are)."""
     cfg = load(path)
+    cfg.model = without_weights(cfg.model)  # timm, torchvision: at build
     if path.parent.name != 'demo':
         side = TINY if 'non_local_cfg' in cfg.model.backbone else 16
         cfg.test_pipeline = shrink(cfg.test_pipeline, side)

@@ -12,8 +12,8 @@ import torch
 import yaml
 from mmengine.config import Config
 
-from cfg_helpers import (CONFIG_DIR, TSM_CONFIG_DIR, build_model,
-                         config_files, load, needs_zoo)
+from cfg_helpers import (BUNDLED, CONFIG_DIR, TSM_CONFIG_DIR, build_model,
+                         config_files, differences, load, needs_zoo)
 from live_weights import wake
 
 pytestmark = pytest.mark.zoo
@@ -21,28 +21,14 @@ pytestmark = pytest.mark.zoo
 TRAIN = 'tsm_imagenet-pretrained-mobileone-s4_8xb16-1x1x16-50e_kinetics400-rgb.py'
 DEPLOY = ('tsm_imagenet-pretrained-mobileone-s4_deploy_8xb16-1x1x16-50e_'
           'kinetics400-rgb.py')
-MIM = f'{mmaction.__path__[0]}/.mim'
+MIM = f'{mmaction.__path__[0]}/.mim'  # the stock tools
 ZOO_TYPES = ('tsm_plugin.MobileOneTSM', 'mmpretrain.', 'timm.', 'torchvision.')
-
-
-def differences(ours, theirs, path=''):
-    """Dotted keys where two config trees differ (`_scope_`, which a
-    `mmaction::` base adds, left out)."""
-    if isinstance(ours, dict) and isinstance(theirs, dict):
-        return [d for key in sorted((set(ours) | set(theirs)) - {'_scope_'})
-                for d in differences(ours.get(key), theirs.get(key),
-                                     f'{path}.{key}'.lstrip('.'))]
-    if isinstance(ours, list) and isinstance(theirs, list) and \
-            len(ours) == len(theirs):
-        return [d for i, (a, b) in enumerate(zip(ours, theirs))
-                for d in differences(a, b, f'{path}[{i}]')]
-    return [] if ours == theirs else [path]
 
 
 @pytest.mark.parametrize('name', [TRAIN, DEPLOY])
 def test_bundled_config_with_only_the_model_types_and_num_segments(name):
     ours = load(TSM_CONFIG_DIR / name).to_dict()
-    theirs = Config.fromfile(f'{MIM}/configs/recognition/tsm/{name}').to_dict()
+    theirs = Config.fromfile(f'{BUNDLED}/{name}').to_dict()
     assert sorted(differences(ours, theirs)) == [
         'custom_imports', 'model.backbone.num_segments',
         'model.backbone.type', 'model.cls_head.type', 'model.type']

@@ -7,9 +7,7 @@ that imports the class (``mobileone_tsm.py``) when a config builds it. For
 ``mobileone_tsm_class()``) is the class itself, imported on first access.
 """
 from ...registry import MODELS
-
-ZOO_EXTRA = ("pip install -e '.[zoo]' (mmpretrain, timm, torch==2.14.1 "
-             'torchvision==0.29.1)')
+from ..zoo import ZOO_HINT
 
 
 def mobileone_tsm_class():
@@ -21,7 +19,7 @@ def mobileone_tsm_class():
         raise ImportError(
             f'tsm_plugin.MobileOneTSM needs mmpretrain (MobileOne is '
             f'mmpretrain\'s), which could not be imported ({err}); install '
-            f'the zoo extra: {ZOO_EXTRA}') from err
+            f'the zoo extra: {ZOO_HINT}') from err
     return MobileOneTSM
 
 
