@@ -17,6 +17,16 @@ from .registry import MODELS  # noqa: E402
 from . import datasets  # noqa: E402,F401
 from .datasets import PackActionInputs  # noqa: E402
 
+
+def __getattr__(name):
+    # tsm_plugin.MobileOneTSM needs mmpretrain (the zoo extra): imported on
+    # first access only, so that `import tsm_plugin` does not need it.
+    if name == 'MobileOneTSM':
+        from .models.backbones import mobileone_tsm_class
+        return mobileone_tsm_class()
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+
+
 __version__ = '0.1.0'
 __all__ = ['MODELS', 'MobileNetV2TSM', 'PackActionInputs', 'Recognizer2D',
            'ResNetTAda', 'ResNetTSM', 'TAdaBackbone', 'TAdaConv2d',

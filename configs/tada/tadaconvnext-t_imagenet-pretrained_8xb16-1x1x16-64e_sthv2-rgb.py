@@ -8,7 +8,8 @@
 # cosine; drop path 0.3, head dropout 0.5; random resized crop 224 + the flip
 # that swaps the left/right classes; test 2 samplings x 3 crops of 256. Not
 # reproduced: RandAugment, colour/grayscale jitter, the temporally strided
-# stem. Needs the zoo extra (mmpretrain). See docs/tadaconv_backbones.md.
+# stem. Needs the zoo extra (mmpretrain): pip install -e '.[zoo]'. See
+# docs/tadaconv_backbones.md.
 _base_ = 'mmaction::recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb.py'  # noqa: E501
 
 custom_imports = dict(imports=['tsm_plugin'], allow_failed_imports=False)

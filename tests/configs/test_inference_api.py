@@ -13,15 +13,11 @@ import torch
 from mmaction.apis import (MMAction2Inferencer, inference_recognizer,
                            init_recognizer)
 
-from cfg_helpers import (CONFIG_DIR, TINY, build_model, config_files, load,
-                         needs_zoo, shrink)
+from cfg_helpers import (TINY, build_model, config_files, config_params, load,
+                         needs_zoo, shrink, without_weights)
 from tsm_plugin.demo.make_data import make_split
 
-# the configs that need the zoo extra run in the zoo venv (marked zoo)
-CONFIGS = config_files() + [pytest.param(p, marks=pytest.mark.zoo)
-                            for p in config_files(zoo=True)]
-IDS = [str(p.relative_to(CONFIG_DIR)) for p in config_files()
-       + config_files(zoo=True)]
+CONFIGS = config_files()
 
 
 @pytest.fixture(scope='module')
@@ -33,9 +29,11 @@ def demo_video(tmp_path_factory):
 
 
 def small(path):
-    """The config, its test pipelines at 16 px (32 with non-local blocks,
-    whose sub-sampling needs 2 px at layer3; demo configs: as they are)."""
+    """The config without pretrained weights, its test pipelines at 16 px
+    (32 with non-local blocks, whose sub-sampling needs 2 px at layer3; demo
+    configs: as they are)."""
     cfg = load(path)
+    cfg.model = without_weights(cfg.model)  # timm, torchvision: at build
     if path.parent.name != 'demo':
         # 32 px: non-local's sub-sampling, ConvNeXt's 2x2 downsampling convs
         side = TINY if 'non_local_cfg' in cfg.model.backbone \
@@ -61,7 +59,7 @@ def random_checkpoint(cfg, path):
     return model.state_dict()
 
 
-@pytest.mark.parametrize('path', CONFIGS, ids=IDS)
+@pytest.mark.parametrize('path', config_params(CONFIGS))
 def test_inference_api(path, tmp_path, tiny_video, demo_video):
     cfg = small(path)
     video = demo_video if path.parent.name == 'demo' else tiny_video

@@ -116,9 +116,13 @@ def set_module(root, name, module):
 
 
 def in_channels(module):
-    """Input channels of a conv, or of the first conv inside a module."""
+    """Input channels of a conv, or of the first conv inside a module that is
+    not in a squeeze-excite (``se``: it sees the block's output; mmpretrain's
+    MobileOne block builds it first)."""
     if isinstance(module, nn.Conv2d):
         return module.in_channels
-    conv = next((m for m in module.modules() if isinstance(m, nn.Conv2d)),
-                None)
+    convs = [(name, m) for name, m in module.named_modules()
+             if isinstance(m, nn.Conv2d)]
+    conv = next((m for name, m in convs if 'se' not in name.split('.')),
+                convs[0][1] if convs else None)
     return None if conv is None else conv.in_channels

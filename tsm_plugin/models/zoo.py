@@ -70,10 +70,9 @@ def build_2d_backbone(cfg):
         # ConvNeXt pools by default: a (N, C) vector, no feature map.
         if 'gap_before_final_norm' in inspect.signature(cls).parameters:
             args.setdefault('gap_before_final_norm', False)
-        # its own scope: inside a config built with `_scope_='mmaction'` the
-        # default scope would send the build to MMAction2's registry
-        args.setdefault('_scope_', 'mmpretrain')
-        network = MODELS.build(dict(type=name, **args))
+        # `_scope_`: under a config's default_scope='mmaction' the build
+        # would otherwise switch to MMAction2's registry (KeyError)
+        network = MODELS.build(dict(type=name, _scope_='mmpretrain', **args))
     else:
         from ..registry import MODELS
         network = MODELS.build(dict(type=name, **args))
