@@ -26,6 +26,7 @@ from torch import nn
 from ...ops.tadaconv import (TAdaConv2d, check_calibration_args,
                              check_num_segments, temporal_avg_pool)
 from ...registry import MODELS
+from ..blocks import text_table
 from .clip_backbone import ClipBackboneMixin
 from .resnet_tsm import resolve_torchvision_checkpoint, torchvision_to_mmaction
 
@@ -199,6 +200,19 @@ class ResNetTAda(ClipBackboneMixin, ResNet):
                     getattr(block, name), self.num_segments,
                     self.calibration_reduction, self.calibration_kernels,
                     self.pool_kernel))
+
+    def placement_table(self):
+        """One row per TAdaConv2d: where, its kernel, channels calibrated."""
+        rows = [(name, 'x'.join(map(str, m.conv.kernel_size)),
+                 str(m.conv.in_channels),
+                 str(m.conv.in_channels // self.calibration_reduction),
+                 "BN(y) + BN'(AvgPool_t(y))")
+                for name, m in self.named_modules()
+                if isinstance(m, TAdaConvModule)]
+        return text_table(
+            f'ResNetTAda depth={self.depth}, T={self.num_segments}',
+            ('module', 'conv', 'channels calibrated', 'hidden', 'aggregation'),
+            rows, f'{len(rows)} TAdaConv2d')
 
     def init_weights(self):
         """Random init (``pretrained=None``), 2D ImageNet weights, or a checkpoint.

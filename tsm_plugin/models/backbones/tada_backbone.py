@@ -27,7 +27,7 @@ from ...ops.tadaconv import (TAdaConv2d, check_calibration_args,
                              temporal_avg_pool)
 from ...registry import MODELS
 from ..blocks import (find_residual_blocks, get_module, match_modules,
-                      set_module)
+                      set_module, text_table)
 from .clip_2d import Clip2DBackbone
 
 NORMS = (nn.modules.batchnorm._BatchNorm, nn.LayerNorm, nn.GroupNorm)
@@ -278,17 +278,9 @@ class TAdaBackbone(Clip2DBackbone):
             rows.append((name, f'{kernel} {kind}', str(conv.in_channels),
                          str(conv.in_channels // self.calibration_reduction),
                          after))
-        header = ('module', 'conv', 'channels calibrated', 'hidden',
-                  'aggregation')
-        widths = [max(len(row[i]) for row in rows + [header])
-                  for i in range(len(header))]
-        lines = [f'{type(self).__name__} over {type(self.backbone).__name__} '
-                 f'({self.source}), T={self.num_segments}, '
-                 f'pool_kernel={self.pool_kernel}']
-        for row in [header, ['-' * w for w in widths]] + rows:
-            lines.append('  '.join(c.ljust(w) for c, w in zip(row, widths))
-                         .rstrip())
-        lines.append(f'{len(rows)} TAdaConv2d, {len(self.replaced)} '
-                     'aggregations')
-        return '\n'.join(lines)
-
+        return text_table(
+            f'{type(self).__name__} over {type(self.backbone).__name__} '
+            f'({self.source}), T={self.num_segments}, '
+            f'pool_kernel={self.pool_kernel}',
+            ('module', 'conv', 'channels calibrated', 'hidden', 'aggregation'),
+            rows, f'{len(rows)} TAdaConv2d, {len(self.replaced)} aggregations')
