@@ -15,6 +15,21 @@ def pytest_configure(config):
         'ignore:Fail to import ``MultiScaleDeformableAttention``:UserWarning')
 
 
+ZOO_MODULE = 'pytestmark = pytest.mark.zoo'
+
+
+def pytest_ignore_collect(collection_path, config):
+    """A run that deselects zoo tests (`-m 'not zoo'`, the core venv) does not
+    import the test modules marked zoo as a whole: they import timm,
+    torchvision or mmpretrain at the top. The zoo venv runs them."""
+    if 'not zoo' in (config.option.markexpr or '') \
+            and collection_path.suffix == '.py' \
+            and collection_path.name.startswith('test_') \
+            and ZOO_MODULE in collection_path.read_text():
+        return True
+    return None
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
