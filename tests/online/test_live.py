@@ -137,3 +137,70 @@ def test_live_command_refuses_a_bidirectional_model(videos, tmp_path,
         main([str(config), checkpoint, videos[0]])
     with pytest.raises(SystemExit, match='checkpoint file not found'):
         main([str(config), str(tmp_path / 'none.pth'), videos[0]])
+
+
+class FakeCapture:
+    """``cv2.VideoCapture`` of a camera that films ``rgb_frames``: it hands
+    them out in OpenCV's channel order, BGR, then reports the end."""
+
+    def __init__(self, rgb_frames):
+        self.bgr_frames = [np.ascontiguousarray(rgb[..., ::-1])
+                           for rgb in rgb_frames]
+        self.opened_with = None
+
+    def __call__(self, index):  # stands in for the class
+        self.opened_with = index
+        return self
+
+    def isOpened(self):
+        return True
+
+    def get(self, prop):
+        return 8.0
+
+    def read(self):
+        if not self.bgr_frames:
+            return False, None
+        return True, self.bgr_frames.pop(0)
+
+
+def live_run(monkeypatch, argv):
+    """``main(argv)``; returns what each streaming step was fed and gave."""
+    fed, scores = [], []
+    step = StreamingRecognizer.step
+
+    def recording_step(self, frames):
+        fed.append(frames.clone())
+        scores.append(step(self, frames).clone())
+        return scores[-1]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(StreamingRecognizer, 'step', recording_step)
+        main(argv)
+    return torch.cat(fed), torch.cat(scores)
+
+
+def test_camera_frames_reach_the_model_in_rgb(videos, model_and_checkpoint,
+                                              monkeypatch, capsys):
+    """A camera gives BGR frames; the model must see the same RGB input as
+    from the same frames in a video file (decord decodes to RGB)."""
+    model, checkpoint = model_and_checkpoint
+    rgb_frames = [rgb for _, rgb in VideoFile(videos[0]).frames()]
+    camera = FakeCapture(rgb_frames)
+    monkeypatch.setattr('tsm_plugin.online.frames.cv2.VideoCapture', camera)
+    fed, scores = live_run(monkeypatch, [CONFIG, checkpoint, '0',
+                                         '--frame-step', '2'])
+    assert camera.opened_with == 0
+    printed = capsys.readouterr().out
+    assert 'frame 14: ' in printed and '8 frames from camera 0' in printed
+    fed_file, scores_file = live_run(monkeypatch, [CONFIG, checkpoint,
+                                                   videos[0], '--frame-step',
+                                                   '2'])
+    assert fed.shape == fed_file.shape == (8, 3, 56, 56)
+    torch.testing.assert_close(fed, fed_file, rtol=0, atol=0)
+    torch.testing.assert_close(scores, scores_file, rtol=0, atol=1e-6)
+    # the check can see the channel order: these frames in BGR are far off
+    preprocess = FramePreprocessor(model, model.cfg)
+    as_bgr = torch.cat([preprocess(np.ascontiguousarray(rgb[..., ::-1]))
+                        for rgb in rgb_frames[::2]])
+    assert (as_bgr - fed_file).abs().mean() > 0.1
