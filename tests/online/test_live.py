@@ -10,6 +10,7 @@ from mmengine.registry import init_default_scope
 from online_helpers import calibrate
 
 from tsm_plugin.demo.make_data import make_dataset
+from tsm_plugin.registry import MODELS
 from tsm_plugin.online import StreamingRecognizer
 from tsm_plugin.online.__main__ import main
 from tsm_plugin.online.frames import (FramePreprocessor, VideoFile,
@@ -204,3 +205,33 @@ def test_camera_frames_reach_the_model_in_rgb(videos, model_and_checkpoint,
     as_bgr = torch.cat([preprocess(np.ascontiguousarray(rgb[..., ::-1]))
                         for rgb in rgb_frames[::2]])
     assert (as_bgr - fed_file).abs().mean() > 0.1
+
+
+def test_non_square_crop_streams_the_offline_pipelines_frames(
+        videos, model_and_checkpoint, monkeypatch, tmp_path):
+    """MMAction2 sizes are (w, h). A ThreeCrop(crop_size=(48, 32)) test
+    pipeline streams its centre view: 32 high, 48 wide, the frames the
+    offline pipeline (with CenterCrop) gives for the same frame indices."""
+    _, checkpoint = model_and_checkpoint
+    steps = [s for s in Config.fromfile(CONFIG).test_pipeline  # Resize 4th
+             if s['type'] not in ('CenterCrop', 'PackActionInputs')]
+    offline = [*steps[:4], dict(type='CenterCrop', crop_size=(48, 32)),
+               *steps[4:], dict(type='PackActionInputs')]
+    live = [dict(s, type='ThreeCrop') if s['type'] == 'CenterCrop' else s
+            for s in offline]
+    config = tmp_path / 'three_crop.py'
+    config.write_text(f'_base_ = [{osp.abspath(CONFIG)!r}]\n'
+                      f'test_pipeline = {live!r}\n')
+    fed, _ = live_run(monkeypatch, [str(config), checkpoint, videos[0],
+                                    '--frame-step', '2'])
+    assert fed.shape == (8, 3, 32, 48)
+    init_default_scope('mmaction')
+    decode_and_crop = Compose([s for s in offline
+                               if s['type'] != 'SampleFrames'])
+    data = decode_and_crop(dict(filename=videos[0], start_index=0,
+                                modality='RGB', label=-1,
+                                frame_inds=np.arange(0, 16, 2)))
+    cfg = Config.fromfile(str(config))
+    expected = MODELS.build(cfg.model.data_preprocessor)(
+        pseudo_collate([data]))['inputs'][0]
+    torch.testing.assert_close(fed, expected, rtol=0, atol=1e-5)
