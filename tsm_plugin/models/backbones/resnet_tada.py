@@ -17,6 +17,7 @@ from ...ops.tadaconv import (TAdaConv2d, check_calibration_args,
                              check_num_segments, temporal_avg_pool)
 from ...registry import MODELS
 from .clip_backbone import ClipBackboneMixin
+from .resnet_args import check_pretrained2d
 from .resnet_tsm import resolve_torchvision_checkpoint, torchvision_to_mmaction
 
 
@@ -101,6 +102,7 @@ class ResNetTAda(ClipBackboneMixin, ResNet):
                  identity_init=True,
                  **kwargs):
         check_num_segments(num_segments)
+        pretrained2d = check_pretrained2d(pretrained2d)
         check_calibration_args(64, calibration_reduction, calibration_kernels)
         if not (isinstance(pool_kernel, int) and not isinstance(pool_kernel, bool)
                 and pool_kernel >= 1 and pool_kernel % 2):
