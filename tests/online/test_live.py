@@ -12,7 +12,7 @@ from online_helpers import calibrate
 from tsm_plugin.demo.make_data import make_dataset
 from tsm_plugin.registry import MODELS
 from tsm_plugin.online import StreamingRecognizer
-from tsm_plugin.online.__main__ import main
+from tsm_plugin.online.__main__ import main, step_times
 from tsm_plugin.online.frames import (FramePreprocessor, VideoFile,
                                       config_test_pipeline)
 
@@ -96,6 +96,7 @@ def test_live_command_writes_annotated_video(videos, model_and_checkpoint,
     printed = capsys.readouterr().out
     assert '[####################] 8/8' in printed
     assert 'step ' in printed and ' ms' in printed
+    assert '8 frames from ' in printed and 'after the first (warm-up: ' in printed
     assert 'pan ' in printed and f'wrote {out}' in printed
     written = VideoFile(out)
     assert len(written) == 8  # every 2nd of 16 frames
@@ -235,3 +236,12 @@ def test_non_square_crop_streams_the_offline_pipelines_frames(
     expected = MODELS.build(cfg.model.data_preprocessor)(
         pseudo_collate([data]))['inputs'][0]
     torch.testing.assert_close(fed, expected, rtol=0, atol=1e-5)
+
+
+def test_step_time_reported_without_the_warm_up_step():
+    # the live command's summary: the first step (674 ms here once, against
+    # a stream's 117) is reported apart from the steady state
+    assert step_times([0.674, 0.1, 0.13, 0.11]) == (
+        'step 110.0 ms median, 113.3 ms mean over the 3 steps after the first '
+        '(warm-up: 674.0 ms)')
+    assert step_times([0.5]) == 'one step 500.0 ms (warm-up included)'
