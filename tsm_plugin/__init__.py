@@ -14,7 +14,7 @@ stack_fixes.apply_all()
 
 from .ops import TAdaConv2d, TemporalShift, temporal_shift  # noqa: E402
 from .models import (MobileNetV2TSM, Recognizer2D, ResNetTAda,  # noqa: E402
-                     ResNetTSM, TSMHead)
+                     ResNetTSM, TSMBackbone, TSMHead)
 from .registry import MODELS  # noqa: E402
 # VideoDataset naming bad videos by file and line, PackActionInputs keeping
 # num_clips/clip_len (both also MMAction2's registry entries)
@@ -23,5 +23,6 @@ from .datasets import PackActionInputs  # noqa: E402
 
 __version__ = '0.1.0'
 __all__ = ['MODELS', 'MobileNetV2TSM', 'PackActionInputs', 'Recognizer2D',
-           'ResNetTAda', 'ResNetTSM', 'TAdaConv2d', 'TSMHead', 'TemporalShift',
+           'ResNetTAda', 'ResNetTSM', 'TAdaConv2d', 'TSMBackbone', 'TSMHead',
+           'TemporalShift',
            'temporal_shift']
