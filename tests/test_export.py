@@ -296,10 +296,11 @@ def test_non_square_crop_exports_as_the_pipeline_gives_frames(tmp_path,
                                                               online):
     """MMAction2 sizes are (w, h): CenterCrop(crop_size=(48, 32)) gives
     frames 32 high and 48 wide, and the graph must take exactly those."""
-    from mmengine.dataset import Compose, pseudo_collate
+    import numpy as np
+    from mmengine.dataset import Compose
     from mmengine.registry import init_default_scope
 
-    from tsm_plugin.demo.make_data import make_dataset
+    from tsm_plugin.demo.make_data import make_clip, write_video
     onnx, _ = require_onnxruntime()
     cfg = Config.fromfile(DEMO_CONFIG)
     if online:
@@ -308,16 +309,21 @@ def test_non_square_crop_exports_as_the_pipeline_gives_frames(tmp_path,
         if step['type'] == 'CenterCrop':
             step['crop_size'] = (48, 32)  # (w, h)
     out = str(tmp_path / 'model.onnx')
-    result = export(cfg, None, out, online=online)
+    # streaming: the export also checks the non-square buffers against
+    # PyTorch frame by frame (offline parity is tested on square clips)
+    result = export(cfg, None, out, online=online, verify=online)
     assert result['input_size'] == (32, 48)  # (H, W)
-    (frames, *_) = onnx.load(out).graph.input
-    dims = [d.dim_param or d.dim_value
-            for d in frames.type.tensor_type.shape.dim]
-    assert dims[-3:] == [3, 32, 48]
+
+    def dims(value_info):
+        return [d.dim_param or d.dim_value
+                for d in value_info.type.tensor_type.shape.dim]
+
+    (frames, *buffers) = onnx.load(out).graph.input
+    assert dims(frames)[-3:] == [3, 32, 48]
     # a clip as the test pipeline prepares it runs in the graph
-    make_dataset(str(tmp_path), num_train=2, num_val=2, num_test=2)
-    video = str(tmp_path / 'test' / sorted(
-        (tmp_path / 'test').iterdir())[0].name)
+    video = str(tmp_path / 'video.mp4')
+    write_video(video, make_clip(np.random.default_rng(0), size=64,
+                                 frames=16))
     init_default_scope('mmaction')
     data = Compose(cfg.test_pipeline)(dict(filename=video, label=-1,
                                            start_index=0, modality='RGB'))
@@ -325,8 +331,6 @@ def test_non_square_crop_exports_as_the_pipeline_gives_frames(tmp_path,
     clip = data['inputs'].float()[None]  # (1, T, 3, H, W)
     inputs = [clip]
     if online:  # the first frame, and zeros for every shift buffer
-        inputs = [clip[:, 0]] + [
-            torch.zeros([1] + [d.dim_value for d in i.type.tensor_type.shape
-                               .dim][1:]) for i in onnx.load(out).graph.input[1:]]
+        inputs = [clip[:, 0]] + [torch.zeros(1, *dims(b)[1:]) for b in buffers]
     (scores, *_) = run_onnx(out, inputs)
     assert scores.shape == (1, 2)

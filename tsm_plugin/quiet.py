@@ -3,8 +3,7 @@
 Installed on ``import tsm_plugin`` (first thing, so the import-time one is
 caught too when the plugin is imported before MMAction2, as its commands
 and the documented examples do). Each is matched by its whole message:
-any other warning, also one that merely looks alike, still shows. Set
-``TSM_PLUGIN_STACK_WARNINGS=1`` to see them all again.
+any other warning, also one that merely looks alike, still shows.
 
 Why each is harmless here:
 
@@ -24,7 +23,6 @@ Why each is harmless here:
   depend on it.
 """
 import logging
-import os
 import re
 import warnings
 
@@ -57,10 +55,7 @@ LOG_FILTER = HarmlessLogFilter()
 
 
 def filter_harmless_warnings():
-    """Install the filters (idempotent); a no-op with
-    ``TSM_PLUGIN_STACK_WARNINGS=1``."""
-    if os.environ.get('TSM_PLUGIN_STACK_WARNINGS') == '1':
-        return
+    """Install the filters (idempotent)."""
     for category, message in HARMLESS_WARNINGS:
         warnings.filterwarnings('ignore', re.escape(message) + r'\Z',
                                 category)

@@ -40,7 +40,8 @@ def test_curves_name_iterations_per_epoch_and_mark_best_and_test(
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
     ax_loss, ax_acc = figures[0].axes[:2]
     assert ax_loss.get_xlabel() == 'iteration (25 per epoch)'
-    marks = {line.get_marker(): (list(line.get_xdata()), list(line.get_ydata()))
+    marks = {line.get_marker(): (list(line.get_xdata()),
+                                 list(line.get_ydata()))
              for line in ax_acc.lines}
     assert marks['*'] == ([3], [pytest.approx(98.0)])  # the best epoch
     assert marks['X'] == ([3], [pytest.approx(97.0)])  # its test top-1

@@ -96,7 +96,8 @@ def test_live_command_writes_annotated_video(videos, model_and_checkpoint,
     printed = capsys.readouterr().out
     assert '[####################] 8/8' in printed
     assert 'step ' in printed and ' ms' in printed
-    assert '8 frames from ' in printed and 'after the first (warm-up: ' in printed
+    assert '8 frames from ' in printed
+    assert 'after the first (warm-up: ' in printed
     assert 'pan ' in printed and f'wrote {out}' in printed
     written = VideoFile(out)
     assert len(written) == 8  # every 2nd of 16 frames
