@@ -1,4 +1,5 @@
-# Two commands do all the set-up on a fresh machine (Python 3.11 only):
+# Two commands do all the set-up on a fresh machine (Python 3.11, the one version
+# tested; setup.py: python_requires=">=3.11,<3.12"):
 #   make demo   - make the demo videos, train/test TSM, TSN and TAda2D with
 #                 MMAction2's stock tools/train.py and tools/test.py, print the
 #                 accuracies

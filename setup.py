@@ -20,7 +20,9 @@ setup(
     description='Temporal Shift Module (TSM) for MMAction2, as a plugin',
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',
-    python_requires='>=3.8',
+    # Python 3.11 is the one version tested (make, CI); the same line is in the
+    # Makefile and README.
+    python_requires='>=3.11,<3.12',
     packages=find_packages(include=['tsm_plugin', 'tsm_plugin.*']),
     install_requires=[
         'torch>=1.13',

@@ -1,9 +1,14 @@
 """Temporal Shift Module (TSM) for MMAction2, as a plugin.
 
-Importing the package repairs the stack (see ``stack_fixes``) and registers the
-plugin's models in the ``tsm_plugin`` registry scope.
+Importing the package filters the stack's known-harmless warnings (see
+``quiet``), repairs the stack (see ``stack_fixes``) and registers the plugin's
+models in the ``tsm_plugin`` registry scope.
 """
-from . import stack_fixes
+from . import quiet
+
+quiet.filter_harmless_warnings()  # before mmcv prints one on import
+
+from . import stack_fixes  # noqa: E402
 
 stack_fixes.apply_all()
 

@@ -28,6 +28,7 @@ from ...ops.tadaconv import (TAdaConv2d, check_calibration_args,
 from ...registry import MODELS
 from ..blocks import text_table
 from .clip_backbone import ClipBackboneMixin
+from .resnet_args import check_pretrained2d
 from .resnet_tsm import resolve_torchvision_checkpoint, torchvision_to_mmaction
 
 
@@ -158,6 +159,7 @@ class ResNetTAda(ClipBackboneMixin, ResNet):
             if value not in self.LAYOUTS:
                 raise ValueError(f'{arg} must be one of {self.LAYOUTS}, '
                                  f'got {value!r}')
+        pretrained2d = check_pretrained2d(pretrained2d)
         check_calibration_args(64, calibration_reduction, calibration_kernels)
         if not (isinstance(pool_kernel, int) and not isinstance(pool_kernel, bool)
                 and pool_kernel >= 1 and pool_kernel % 2):
