@@ -185,7 +185,7 @@ def write(rows, figures, args):
     for f in figures:
         c = f['check']
         lines.append(
-            f"| {f['model']} | {f['graph'].replace(' step', 'ed').replace(' clip', '')} "
+            f"| {f['model']} | {'streamed' if 'step' in f['graph'] else 'offline'} "
             f"| {f['test_videos']} | {f[FLOAT]:.1f}% | {f[INT8]:.1f}% | "
             f"{100 * c['top1_agreement']:.1f}% of {c['num_checked']} "
             f"{c['units']}, {c['max_score_difference']:.3f} | "

@@ -285,8 +285,10 @@ def calibration_videos(config, split='val', num_calibration=None,
                        num_check=None, data_root=None):
     """``(calibration videos, check videos)`` of ``split``; a ValueError or
     FileNotFoundError naming the argument when they cannot be had."""
-    num_calibration = num_calibration or DEFAULT_CALIBRATION_VIDEOS
-    num_check = num_check or DEFAULT_CHECK_VIDEOS
+    if num_calibration is None:
+        num_calibration = DEFAULT_CALIBRATION_VIDEOS
+    if num_check is None:
+        num_check = DEFAULT_CHECK_VIDEOS
     calibration, check = pick_videos(split_videos(config, split, data_root),
                                      split, num_calibration, num_check)
     for path, _ in calibration[:1] + check[:1]:
