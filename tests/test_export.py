@@ -4,6 +4,7 @@ Every graph is traced on one input and checked on others: another N, clips
 that differ from a fresh clip in one frame each (a shift recorded as a
 constant would answer those wrongly), and streams fed frame by frame.
 """
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -223,6 +224,14 @@ def test_cli_exports_a_checkpoint_with_dynamic_batch(tmp_path, capsys):
     metadata = {p.key: p.value for p in onnx.load(out).metadata_props}
     assert metadata['num_segments'] == '8' and metadata['graph'] == 'offline'
     assert metadata['mean'] == '[123.675, 116.28, 103.53]'
+    # what a runner needs (tsm_plugin/deploy.py): the test pipeline's steps
+    assert metadata['channel_order'] == 'RGB'
+    assert metadata['precision'] == 'float32'
+    assert json.loads(metadata['pipeline']) == [
+        dict(type='Resize', scale=[-1, 64], keep_ratio=True,
+             interpolation='bilinear'),
+        dict(type='CenterCrop', crop_size=[56, 56])]
+    assert json.loads(metadata['sample_frames'])['num_clips'] == 8
     # the checkpoint's weights, not the config's init: compare with them
     clips = torch.randn(2, 8, 3, 32, 32)
     with torch.no_grad():
@@ -250,6 +259,34 @@ def test_cli_exports_the_streaming_step(tmp_path):
     assert shapes == [['batch', 3, 32, 32], ['batch', 8, 8, 8]]
     metadata = {p.key: p.value for p in model.metadata_props}
     assert metadata['graph'] == 'streaming'
+    # no test videos on disk to measure the sampled frames' spacing
+    assert metadata['frame_step'] == '1' and metadata['average_last'] == '8'
+    assert 'no test/val video found' in metadata['frame_step_from']
+
+
+def test_export_stores_a_non_square_crop_as_w_h(tmp_path):
+    onnx, _ = require_onnxruntime()
+    config = tmp_path / 'wide.py'
+    config.write_text(
+        f'_base_ = [{str(DEMO_CONFIG)!r}]\n'
+        "test_pipeline = [dict(type='DecordInit'), dict(type='SampleFrames', "
+        "clip_len=1, num_clips=8, test_mode=True), dict(type='DecordDecode'), "
+        "dict(type='Resize', scale=(-1, 64)), dict(type='CenterCrop', "
+        "crop_size=(48, 40)), dict(type='FormatShape', input_format='NCHW'), "
+        "dict(type='PackActionInputs')]\n")
+    out = str(tmp_path / 'wide.onnx')
+    result = export(str(config), None, out, class_names=['a', 'b'])
+    assert result['input_size'] == (40, 48)  # (h, w) of the (w, h) crop
+    model = onnx.load(out)
+    dims = [d.dim_value for d in
+            model.graph.input[0].type.tensor_type.shape.dim[-2:]]
+    assert dims == [40, 48]
+    metadata = {p.key: p.value for p in model.metadata_props}
+    assert json.loads(metadata['pipeline'])[1]['crop_size'] == [48, 40]
+    assert json.loads(metadata['class_names']) == ['a', 'b']
+    with pytest.raises(ValueError, match='class_names holds 3 names, the '
+                       'model has 2 classes'):
+        export(str(config), None, out, class_names=['a', 'b', 'c'])
 
 
 @pytest.mark.parametrize('kwargs, match', [

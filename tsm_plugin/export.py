@@ -27,11 +27,15 @@ import argparse
 import json
 import os.path as osp
 import sys
+import tempfile
 import warnings
 
 import numpy as np
 import torch
 from torch import nn
+
+from .deploy_metadata import runner_metadata
+from .quantize import Int8MismatchError
 
 LAYOUTS = ('NTCHW', 'NCHW')
 DEFAULT_OPSET = 17
@@ -138,13 +142,23 @@ def export_module(graph, example_inputs, out, input_names, output_names,
             dynamic_axes=dynamic_axes, opset_version=opset,
             do_constant_folding=True)
     if metadata:
-        model = onnx.load(out)
-        for key, value in metadata.items():
-            entry = model.metadata_props.add()
-            entry.key = key
-            entry.value = value if isinstance(value, str) else json.dumps(value)
-        onnx.save(model, out)
+        write_metadata(out, metadata)
     return out
+
+
+def write_metadata(path, metadata):
+    """Set ``metadata`` in the ``metadata_props`` of the graph at ``path``
+    (strings as they are, other values as JSON; existing keys replaced)."""
+    onnx, _ = require_onnxruntime()
+    model = onnx.load(path)
+    kept = [(p.key, p.value) for p in model.metadata_props
+            if p.key not in metadata]
+    del model.metadata_props[:]
+    for key, value in kept + list(metadata.items()):
+        entry = model.metadata_props.add()
+        entry.key = key
+        entry.value = value if isinstance(value, str) else json.dumps(value)
+    onnx.save(model, path)
 
 
 def onnx_session(path, threads=0):
@@ -272,7 +286,10 @@ def check_size(name, size):
 
 
 def export(config, checkpoint, out, online=False, input_size=None,
-           layout='NTCHW', opset=DEFAULT_OPSET, verify=True):
+           layout='NTCHW', opset=DEFAULT_OPSET, verify=True, int8=False,
+           calibration_split='val', calibration_videos=None,
+           check_videos=None, data_root=None, frame_step=None,
+           class_names=None, float_out=None, log=print):
     """Export the recognizer of ``config`` with ``checkpoint`` to ONNX.
 
     Args:
@@ -288,15 +305,38 @@ def export(config, checkpoint, out, online=False, input_size=None,
         opset (int): ONNX opset.
         verify (bool): compare ONNX Runtime with PyTorch on fresh inputs
             (a different N, or a stream of frames) and raise if they differ.
+        int8 (bool): write an int8 (QDQ) graph, calibrated on the first
+            ``calibration_videos`` videos of ``calibration_split`` and
+            checked against the float graph on the next ``check_videos``
+            (``tsm_plugin.quantize``; ``Int8MismatchError`` with the
+            figures when they disagree).
+        data_root (str | None): where the split's videos lie (default: the
+            config's ``data_root``).
+        frame_step (int | None): streaming graph: every how many frames a
+            runner feeds one (metadata); ``None``: the test pipeline's
+            spacing, measured on the test/val videos when they are there.
+        class_names (list[str] | None): stored in the metadata.
+        float_out (str | None): with ``int8``, also keep the float graph
+            (the one calibrated and checked against) at this path.
+        log (callable): where the int8 figures are printed.
 
     Returns:
         dict: ``path``, ``inputs``, ``outputs`` (names), ``input_size``,
-        ``relative_difference`` (``None`` without ``verify``).
+        ``relative_difference`` (``None`` without ``verify``), ``int8``
+        (the int8 figures, ``None`` for a float graph), ``metadata``.
     """
     require_onnxruntime()
     if layout not in LAYOUTS:
         raise ValueError(f'layout must be one of {LAYOUTS}, got {layout!r}')
     check_size('input_size', input_size)
+    if frame_step is not None and (isinstance(frame_step, bool) or not
+                                   isinstance(frame_step, int)
+                                   or frame_step < 1):
+        raise ValueError(f'frame_step must be an int >= 1, got {frame_step!r}')
+    if class_names is not None and (isinstance(class_names, str) or not all(
+            isinstance(name, str) for name in class_names)):
+        raise ValueError('class_names must be a list of strings, got '
+                         f'{class_names!r}')
     for name, path in (('config', config), ('checkpoint', checkpoint)):
         if isinstance(path, str) and not osp.isfile(path):
             raise FileNotFoundError(f'{name} {path!r}: no such file')
@@ -309,6 +349,11 @@ def export(config, checkpoint, out, online=False, input_size=None,
         config = Config.fromfile(config)
     from .checkpoint_meta import check_checkpoint_config
     check_checkpoint_config(config, checkpoint)  # the shift it was trained with
+    videos = None
+    if int8:  # before any work: the split and its videos must be there
+        from .quantize import calibration_videos as pick
+        videos = pick(config, calibration_split, calibration_videos,
+                      check_videos, data_root)
     recognizer = init_recognizer(config, checkpoint, device='cpu')
     height, width = input_size or crop_size(config)
     metadata = dict(num_segments=clip_length(recognizer),
@@ -324,14 +369,38 @@ def export(config, checkpoint, out, online=False, input_size=None,
         example = (offline_inputs(graph, height, width), )
         input_names, output_names = ['frames'], ['scores']
         metadata.update(graph='offline', layout=layout)
-    export_module(graph, example, out, input_names, output_names, opset,
-                  metadata)
-    difference = None
-    if verify:
-        difference = (verify_streaming(graph, out, height, width) if online
-                      else verify_offline(graph, out, height, width))
+    metadata.update(runner_metadata(config, recognizer, online, frame_step,
+                                    class_names, data_root),
+                    precision='float32')
+    if class_names is not None and len(class_names) != num_classes(recognizer):
+        raise ValueError(f'class_names holds {len(class_names)} names, the '
+                         f'model has {num_classes(recognizer)} classes')
+    with tempfile.TemporaryDirectory() as folder:
+        float_path = (float_out or osp.join(folder, 'float.onnx')) if int8 \
+            else out
+        export_module(graph, example, float_path, input_names, output_names,
+                      opset, metadata)
+        difference = None
+        if verify:
+            difference = (
+                verify_streaming(graph, float_path, height, width) if online
+                else verify_offline(graph, float_path, height, width))
+        figures = None
+        if int8:
+            from .quantize import export_int8
+            figures = export_int8(
+                float_path, out, recognizer, config, online, videos, layout,
+                metadata.get('frame_step', 1), log=log)
+            figures['calibration_split'] = calibration_split
+            metadata = dict(metadata, precision='int8', int8_check=figures)
+            write_metadata(out, metadata)
     return dict(path=out, inputs=input_names, outputs=output_names,
-                input_size=(height, width), relative_difference=difference)
+                input_size=(height, width), relative_difference=difference,
+                int8=figures, metadata=metadata)
+
+
+def num_classes(recognizer):
+    return recognizer.cls_head.num_classes
 
 
 def parse_args(argv=None):
@@ -354,17 +423,43 @@ def parse_args(argv=None):
     parser.add_argument('--opset', type=int, default=DEFAULT_OPSET)
     parser.add_argument('--no-verify', action='store_true',
                         help='skip the ONNX Runtime vs PyTorch check')
+    int8 = parser.add_argument_group(
+        'int8', 'static quantization (QDQ) calibrated on videos of the '
+        "config's data, checked against the float graph on held-out ones")
+    int8.add_argument('--int8', action='store_true',
+                      help='write an int8 graph (calibrated, then checked)')
+    int8.add_argument('--calibration-split', default='val',
+                      help='the split to calibrate on (default val)')
+    int8.add_argument('--calibration-videos', type=int, default=None,
+                      help='videos to calibrate on (default 32); the next '
+                      '--check-videos (default 16) check the int8 graph')
+    int8.add_argument('--check-videos', type=int, default=None)
+    parser.add_argument('--data-root', help="where the split's videos lie "
+                        "(default: the config's data_root)")
+    parser.add_argument('--frame-step', type=int, default=None,
+                        help='streaming: feed every N-th frame (stored for '
+                        "the runner; default: the test pipeline's spacing)")
+    parser.add_argument('--label-map', help='class names, one per line '
+                        '(stored in the graph for the runner)')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint
+    class_names = None
+    if args.label_map:
+        from .online.frames import read_label_map
+        class_names = read_label_map(args.label_map)
     result = export(args.config, checkpoint, args.out, online=args.online,
                     input_size=tuple(args.input_size) if args.input_size
                     else None, layout=args.layout, opset=args.opset,
-                    verify=not args.no_verify)
-    print(f"wrote {result['path']}: inputs {result['inputs']}, "
+                    verify=not args.no_verify, int8=args.int8,
+                    calibration_split=args.calibration_split,
+                    calibration_videos=args.calibration_videos,
+                    check_videos=args.check_videos, data_root=args.data_root,
+                    frame_step=args.frame_step, class_names=class_names)
+    print(f"wrote {result['path']} ({result['metadata']['precision']}): inputs {result['inputs']}, "
           f"outputs {result['outputs']}, frames {result['input_size']}")
     if result['relative_difference'] is not None:
         print('ONNX Runtime vs PyTorch on fresh inputs: max relative '
@@ -376,5 +471,6 @@ def main(argv=None):
 if __name__ == '__main__':
     try:
         main()
-    except (ValueError, ImportError, OSError, OnnxMismatchError) as error:
+    except (ValueError, ImportError, OSError, OnnxMismatchError,
+            Int8MismatchError) as error:
         sys.exit(f'error: {error}')
