@@ -16,6 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .avg_pool_by_sums import avg_pool_by_sums
+from .calibration_matmul import calibration_by_matmul
+
 
 def _is_int(value, minimum):
     return isinstance(value, int) and not isinstance(value, bool) \
@@ -91,6 +94,8 @@ class CalibrationGenerator(nn.Module):
         nn.init.zeros_(self.temporal_conv2.weight)
 
     def forward(self, x):
+        if not plain_ops_wanted():  # eager: the 1D convs as matrix products
+            return calibration_by_matmul(self, x)
         nt, c = x.shape[:2]
         t = self.num_segments
         frames = x.mean((2, 3)).view(nt // t, t, c).transpose(1, 2)  # N, C, T
@@ -193,7 +198,10 @@ def temporal_avg_pool(x, num_segments, kernel_size=3):
     and out.
 
     Written as padded shifted sums: nothing is transposed or kept for backward.
+    Eagerly, the same sums in place (``avg_pool_by_sums.py``).
     """
+    if kernel_size % 2 and not plain_ops_wanted():
+        return avg_pool_by_sums(x, num_segments, kernel_size)
     nt = x.shape[0]
     t = num_segments
     half = kernel_size // 2
