@@ -29,6 +29,7 @@ median over rounds, a ratio the median over rounds of the within-round ratio.
 Writes ``bench_tada.md`` and ``bench_tada.csv`` under ``--out``.
 """
 import argparse
+import contextlib
 import logging
 import os
 import statistics
@@ -47,12 +48,34 @@ from bench_shift import (check_rounds, cpu_name, inference,  # noqa: E402
                          write_results)
 from tsm_plugin.models.backbones.resnet_tada import ResNetTAda  # noqa: E402
 from tsm_plugin.models.backbones.resnet_tsm import ResNetTSM  # noqa: E402
-from tsm_plugin.ops import TAdaConv2d  # noqa: E402
+from tsm_plugin.ops import TAdaConv2d, tadaconv  # noqa: E402
 from tsm_plugin.saved_memory import saved_activation_bytes  # noqa: E402
 
 TSN, TSN_AGAIN, TSM, TADA = 'TSN', 'TSN, a second copy', 'TSM', 'TAda2D'
-CONV, FAST, OFFICIAL = ('2D conv (TSN)', 'TAdaConv2d (plugin)',
-                        'official: per-frame weights, grouped conv')
+TADA_PLAIN = 'TAda2D, plain ops (what traces record)'
+CONV, FAST, PLAIN, OFFICIAL = (
+    '2D conv (TSN)', 'TAdaConv2d (plugin)',
+    'TAdaConv2d, plain ops (calibration as nn.Conv1d)',
+    'official: per-frame weights, grouped conv')
+
+
+@contextlib.contextmanager
+def plain_ops():
+    """Run TAda's ops as traces record them (``nn.Conv1d`` calibration,
+    out-of-place pool), not their eager kernels: the eager kernels' gain."""
+    wanted = tadaconv.plain_ops_wanted
+    tadaconv.plain_ops_wanted = lambda: True
+    try:
+        yield
+    finally:
+        tadaconv.plain_ops_wanted = wanted
+
+
+def with_plain_ops(fn):
+    def run(*args):
+        with plain_ops():
+            return fn(*args)
+    return run
 
 
 def build_models(num_segments):
@@ -95,6 +118,7 @@ def op_variants():
         CONV: lambda conv, t: F.conv2d(t, conv.weight, None, conv.stride,
                                        conv.padding, conv.dilation),
         FAST: lambda conv, t: conv(t),
+        PLAIN: with_plain_ops(lambda conv, t: conv(t)),
         OFFICIAL: lambda conv, t: official_tadaconv2d(
             t, conv.calibration(t), conv),
     }
@@ -154,14 +178,20 @@ def measure(models, x, reps, train_reps):
         rows[name]['gflops'] = (flops[name] / 1e9, flops[name] / flops[TSN])
         rows[name]['memory_mb'] = (memory[name] / 2**20,
                                    memory[name] / memory[TSN])
+    with plain_ops():
+        plain_memory = saved_activation_bytes(models[TADA], x)
+    rows[TADA_PLAIN] = dict(rows[TADA], memory_mb=(
+        plain_memory / 2**20, plain_memory / memory[TSN]))
     noise = {}
     for metric, step, n, train in (('inference', inference, reps, False),
                                    ('train', train_step, train_reps, True)):
         for model in models.values():
             model.train(train)
-        wall, _ = interleaved({name: (lambda m=m: step(m, x))
-                               for name, m in models.items()}, n)
-        for name in models:
+        fns = {name: (lambda m=m: step(m, x)) for name, m in models.items()}
+        # the same TAda2D (same weights) with the plain ops
+        fns[TADA_PLAIN] = with_plain_ops(fns[TADA])
+        wall, _ = interleaved(fns, n)
+        for name in fns:
             rows[name][f'{metric}_s'] = (statistics.median(wall[name]),
                                          paired_ratio(wall, name, TSN))
         noise[metric] = (spread(wall[TSN]),
@@ -220,7 +250,7 @@ def main(argv=None):
     emit('| variant | ' + ' | '.join(f'{title} | ratio'
                                      for _, title, _ in columns) + ' |')
     emit('|---|' + '---|---|' * len(columns))
-    for name in models:
+    for name in rows:
         emit(f'| {name} | ' + ' | '.join(
             f'{rows[name][k][0]:.{d}f} | {rows[name][k][1]:.3f}'
             for k, _, d in columns) + ' |')

@@ -15,7 +15,9 @@ def test_tiny_run_writes_tables_with_exact_figures(tmp_path):
     table = (tmp_path / 'bench_tada.md').read_text()
     for row in ('| TSN |', '| TSN, a second copy |', '| TSM |', '| TAda2D |',
                 '| 2D conv (TSN) |', '| TAdaConv2d (plugin) |',
-                '| official: per-frame weights, grouped conv |'):
+                '| official: per-frame weights, grouped conv |',
+                '| TAda2D, plain ops (what traces record) |',
+                '| TAdaConv2d, plain ops (calibration as nn.Conv1d) |'):
         assert row in table
     with open(tmp_path / 'bench_tada.csv') as f:
         ratios = {(r['section'], r['variant'], r['metric']): float(r['ratio'])
@@ -31,6 +33,12 @@ def test_tiny_run_writes_tables_with_exact_figures(tmp_path):
     official = ratios['op', 'official: per-frame weights, grouped conv',
                       'memory_mb']
     assert 1.0 < fast < official
+    # the eager kernels keep no more than the plain ops (the calibration's
+    # matrix products keep a little less than its nn.Conv1d)
+    eager = ratios['main', 'TAda2D', 'memory_mb']
+    plain = ratios['main', 'TAda2D, plain ops (what traces record)',
+                   'memory_mb']
+    assert eager <= plain
 
 
 def test_too_few_rounds_is_refused(tmp_path):
