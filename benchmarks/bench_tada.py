@@ -52,23 +52,23 @@ from tsm_plugin.ops import TAdaConv2d, tadaconv  # noqa: E402
 from tsm_plugin.saved_memory import saved_activation_bytes  # noqa: E402
 
 TSN, TSN_AGAIN, TSM, TADA = 'TSN', 'TSN, a second copy', 'TSM', 'TAda2D'
-TADA_PLAIN = 'TAda2D, plain ops (what traces record)'
+TADA_PLAIN = 'TAda2D, without the eager kernels'
 CONV, FAST, PLAIN, OFFICIAL = (
     '2D conv (TSN)', 'TAdaConv2d (plugin)',
-    'TAdaConv2d, plain ops (calibration as nn.Conv1d)',
+    'TAdaConv2d, calibration as nn.Conv1d (no eager kernel)',
     'official: per-frame weights, grouped conv')
 
 
 @contextlib.contextmanager
 def plain_ops():
-    """Run TAda's ops as traces record them (``nn.Conv1d`` calibration,
-    out-of-place pool), not their eager kernels: the eager kernels' gain."""
-    wanted = tadaconv.plain_ops_wanted
-    tadaconv.plain_ops_wanted = lambda: True
+    """Run TAda's calibration and pool with their plain ops (``nn.Conv1d``,
+    out-of-place sums), all else unchanged: the eager kernels' gain."""
+    wanted = tadaconv.eager_kernels_wanted
+    tadaconv.eager_kernels_wanted = lambda: False
     try:
         yield
     finally:
-        tadaconv.plain_ops_wanted = wanted
+        tadaconv.eager_kernels_wanted = wanted
 
 
 def with_plain_ops(fn):

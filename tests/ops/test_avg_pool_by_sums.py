@@ -18,12 +18,12 @@ def _one_thread(one_thread):
 
 
 def plain_pool(x, kernel):
-    old = tadaconv.plain_ops_wanted
-    tadaconv.plain_ops_wanted = lambda: True
+    old = tadaconv.eager_kernels_wanted
+    tadaconv.eager_kernels_wanted = lambda: False
     try:
         return tadaconv.temporal_avg_pool(x, T, kernel)
     finally:
-        tadaconv.plain_ops_wanted = old
+        tadaconv.eager_kernels_wanted = old
 
 
 def avgpool3d(x, kernel):

@@ -19,15 +19,15 @@ def _one_thread(one_thread):
 
 
 def run(module, x, grad, conv1d):
-    old = tadaconv.plain_ops_wanted
-    tadaconv.plain_ops_wanted = (lambda: True) if conv1d else (lambda: False)
+    old = tadaconv.eager_kernels_wanted
+    tadaconv.eager_kernels_wanted = lambda: not conv1d
     try:
         module.zero_grad()
         x.grad = None
         out = module(x)
         out.backward(grad)
     finally:
-        tadaconv.plain_ops_wanted = old
+        tadaconv.eager_kernels_wanted = old
     grads = {n: p.grad.clone() for n, p in module.named_parameters()}
     return out.detach(), x.grad.clone(), grads
 

@@ -94,7 +94,7 @@ class CalibrationGenerator(nn.Module):
         nn.init.zeros_(self.temporal_conv2.weight)
 
     def forward(self, x):
-        if not plain_ops_wanted():  # eager: the 1D convs as matrix products
+        if eager_kernels_wanted():  # the 1D convs as matrix products
             return calibration_by_matmul(self, x)
         nt, c = x.shape[:2]
         t = self.num_segments
@@ -109,6 +109,13 @@ def plain_ops_wanted():
     """Inside jit tracing / torch.compile, record plain ops (FLOP counters,
     exports see the conv)."""
     return torch.jit.is_tracing() or torch.compiler.is_compiling()
+
+
+def eager_kernels_wanted():
+    """Eager mode: the calibration and the pool take their eager kernels
+    (``calibration_matmul.py``, ``avg_pool_by_sums.py``). A switch of its
+    own, so that benchmarks can time the plain ops with all else equal."""
+    return not plain_ops_wanted()
 
 
 class CalibratedConv2d(torch.autograd.Function):
@@ -153,6 +160,21 @@ class TAdaConv2d(nn.Conv2d):
     Input ``(N*T, C_in, H, W)``, output ``(N*T, C_out, H', W')``; an input
     whose first dimension is not a multiple of ``num_segments`` raises
     ``ValueError``.
+
+    Where its time goes beyond the conv (profiled on TAda2D-R50's 16
+    TAdaConv2d on their inputs, 8 frames, 2 threads, AMD EPYC; torch.profiler
+    and interleaved per-op CPU times, ``docs/performance.md``): the conv on
+    the freshly allocated scaled input costs what it costs on ``x`` (same
+    NCHW layout; 0.985-1.013 of it, control 0.988-1.012); the multiply
+    1-5% of the conv; the autograd Function nothing measurable. The rest is
+    the calibration generator: 12.5% of the conv at 112 px, 4.6% at 224,
+    about 0.5 ms a layer whatever the size: some 20 tiny ops, their 1D convs
+    (70% of it) in PyTorch's slow reference kernel
+    (``aten::_slow_conv2d_forward``: oneDNN declines inputs under 20480
+    elements), the spatial mean 1% of the conv. Tiny ops gain nothing from
+    a second thread while the conv halves, so the wall-clock ratio is about
+    twice the CPU-time one at 112 px. Eagerly the 1D convs run as matrix
+    products (``calibration_matmul.py``).
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1,
@@ -200,7 +222,7 @@ def temporal_avg_pool(x, num_segments, kernel_size=3):
     Written as padded shifted sums: nothing is transposed or kept for backward.
     Eagerly, the same sums in place (``avg_pool_by_sums.py``).
     """
-    if kernel_size % 2 and not plain_ops_wanted():
+    if kernel_size % 2 and eager_kernels_wanted():
         return avg_pool_by_sums(x, num_segments, kernel_size)
     nt = x.shape[0]
     t = num_segments
