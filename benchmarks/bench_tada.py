@@ -141,11 +141,13 @@ def op_costs(pairs, reps):
 
     results = {}
     for metric, step in (('inference', forward), ('train', forward_backward)):
-        times, _ = interleaved({name: (lambda f=fn: step(f))
-                                for name, fn in variants.items()}, reps)
+        times, cpu = interleaved({name: (lambda f=fn: step(f))
+                                  for name, fn in variants.items()}, reps)
         for name in variants:
             results.setdefault(name, {})[metric] = (
                 statistics.median(times[name]), paired_ratio(times, name, CONV))
+            results[name][f'{metric} CPU'] = (
+                statistics.median(cpu[name]), paired_ratio(cpu, name, CONV))
 
     class Wrapped(torch.nn.Module):  # saved_activation_bytes takes a module
         def __init__(self, fn):
@@ -190,12 +192,16 @@ def measure(models, x, reps, train_reps):
         fns = {name: (lambda m=m: step(m, x)) for name, m in models.items()}
         # the same TAda2D (same weights) with the plain ops
         fns[TADA_PLAIN] = with_plain_ops(fns[TADA])
-        wall, _ = interleaved(fns, n)
+        wall, cpu = interleaved(fns, n)
         for name in fns:
             rows[name][f'{metric}_s'] = (statistics.median(wall[name]),
                                          paired_ratio(wall, name, TSN))
+            rows[name][f'{metric}_cpu'] = (statistics.median(cpu[name]),
+                                           paired_ratio(cpu, name, TSN))
         noise[metric] = (spread(wall[TSN]),
                          paired_ratio(wall, TSN_AGAIN, TSN))
+        noise[f'{metric} CPU'] = (spread(cpu[TSN]),
+                                  paired_ratio(cpu, TSN_AGAIN, TSN))
     return rows, noise
 
 
@@ -241,12 +247,18 @@ def main(argv=None):
     emit(f'{args.reps} inference / {args.train_reps} train rounds. Control '
          f'(TSN, a second copy): inference {noise["inference"][1]:.3f}, train '
          f'{noise["train"][1]:.3f}; TSN half-IQR/median: inference '
-         f'{noise["inference"][0]:.0%}, train {noise["train"][0]:.0%}.')
+         f'{noise["inference"][0]:.0%}, train {noise["train"][0]:.0%}. '
+         f'CPU time (the process\'s, without the waits for a core): control '
+         f'inference {noise["inference CPU"][1]:.3f}, train '
+         f'{noise["train CPU"][1]:.3f}; TSN half-IQR/median: inference '
+         f'{noise["inference CPU"][0]:.0%}, train {noise["train CPU"][0]:.0%}.')
     emit()
     columns = [('params_m', 'params (M)', 2), ('gflops', 'GFLOPs', 1),
                ('memory_mb', 'activation memory (MB)', 1),
                ('inference_s', 'inference (s)', 3),
-               ('train_s', 'train step (s)', 3)]
+               ('train_s', 'train step (s)', 3),
+               ('inference_cpu', 'inference CPU (s)', 3),
+               ('train_cpu', 'train step CPU (s)', 3)]
     emit('| variant | ' + ' | '.join(f'{title} | ratio'
                                      for _, title, _ in columns) + ' |')
     emit('|---|' + '---|---|' * len(columns))
@@ -266,13 +278,14 @@ def main(argv=None):
          f'inputs, calibration included; {args.op_reps} rounds)')
     emit()
     emit('| formulation | inference (ms) | ratio | forward + backward (ms) '
+         '| ratio | inference CPU (ms) | ratio | forward + backward CPU (ms) '
          '| ratio | activation memory (MB) | ratio |')
-    emit('|---|---|---|---|---|---|---|')
+    emit('|---|---|---|---|---|---|---|---|---|---|---|')
     for name, r in ops.items():
-        emit(f'| {name} | {r["inference"][0] * 1e3:.1f} | '
-             f'{r["inference"][1]:.3f} | {r["train"][0] * 1e3:.1f} | '
-             f'{r["train"][1]:.3f} | {r["memory_mb"][0]:.1f} | '
-             f'{r["memory_mb"][1]:.3f} |')
+        emit(f'| {name} | ' + ' | '.join(
+            f'{r[k][0] * 1e3:.1f} | {r[k][1]:.3f}' for k in (
+                'inference', 'train', 'inference CPU', 'train CPU'))
+            + f' | {r["memory_mb"][0]:.1f} | {r["memory_mb"][1]:.3f} |')
         for key, (value, ratio) in r.items():
             csv_rows.append(dict(section='op', variant=name, metric=key,
                                  value=value, ratio=ratio))

@@ -33,11 +33,11 @@ def test_tiny_run_writes_tables_with_exact_figures(tmp_path):
     official = ratios['op', 'official: per-frame weights, grouped conv',
                       'memory_mb']
     assert 1.0 < fast < official
-    # the eager kernels keep no more than the plain ops (the calibration's
-    # matrix products keep a little less than its nn.Conv1d)
+    # the eager kernels keep about what the plain ops keep: the calibration's
+    # frame windows (0.3 MB for R50, 2% of this tiny run's 15 MB) extra
     eager = ratios['main', 'TAda2D', 'memory_mb']
     plain = ratios['main', 'TAda2D, without the eager kernels', 'memory_mb']
-    assert eager <= plain
+    assert plain <= eager < 1.03 * plain
 
 
 def test_too_few_rounds_is_refused(tmp_path):
