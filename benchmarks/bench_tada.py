@@ -53,16 +53,14 @@ from tsm_plugin.saved_memory import saved_activation_bytes  # noqa: E402
 
 TSN, TSN_AGAIN, TSM, TADA = 'TSN', 'TSN, a second copy', 'TSM', 'TAda2D'
 TADA_PLAIN = 'TAda2D, without the eager kernels'
-CONV, FAST, PLAIN, OFFICIAL = (
-    '2D conv (TSN)', 'TAdaConv2d (plugin)',
-    'TAdaConv2d, calibration as nn.Conv1d (no eager kernel)',
-    'official: per-frame weights, grouped conv')
+CONV, FAST, OFFICIAL = ('2D conv (TSN)', 'TAdaConv2d (plugin)',
+                        'official: per-frame weights, grouped conv')
 
 
 @contextlib.contextmanager
 def plain_ops():
-    """Run TAda's calibration and pool with their plain ops (``nn.Conv1d``,
-    out-of-place sums), all else unchanged: the eager kernels' gain."""
+    """Run TAda2D's temporal pool with its plain ops (out-of-place sums), all
+    else unchanged: the gain of its eager kernel (``avg_pool_by_sums.py``)."""
     wanted = tadaconv.eager_kernels_wanted
     tadaconv.eager_kernels_wanted = lambda: False
     try:
@@ -118,7 +116,6 @@ def op_variants():
         CONV: lambda conv, t: F.conv2d(t, conv.weight, None, conv.stride,
                                        conv.padding, conv.dilation),
         FAST: lambda conv, t: conv(t),
-        PLAIN: with_plain_ops(lambda conv, t: conv(t)),
         OFFICIAL: lambda conv, t: official_tadaconv2d(
             t, conv.calibration(t), conv),
     }

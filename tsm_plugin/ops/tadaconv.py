@@ -17,7 +17,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from .avg_pool_by_sums import avg_pool_by_sums
-from .calibration_matmul import calibration_by_matmul
 
 
 def _is_int(value, minimum):
@@ -94,8 +93,6 @@ class CalibrationGenerator(nn.Module):
         nn.init.zeros_(self.temporal_conv2.weight)
 
     def forward(self, x):
-        if eager_kernels_wanted():  # the 1D convs as matrix products
-            return calibration_by_matmul(self, x)
         nt, c = x.shape[:2]
         t = self.num_segments
         frames = x.mean((2, 3)).view(nt // t, t, c).transpose(1, 2)  # N, C, T
@@ -112,9 +109,9 @@ def plain_ops_wanted():
 
 
 def eager_kernels_wanted():
-    """Eager mode: the calibration and the pool take their eager kernels
-    (``calibration_matmul.py``, ``avg_pool_by_sums.py``). A switch of its
-    own, so that benchmarks can time the plain ops with all else equal."""
+    """Eager mode: the temporal pool takes its eager kernel
+    (``avg_pool_by_sums.py``). A switch of its own, so that benchmarks can
+    time the plain ops with all else equal."""
     return not plain_ops_wanted()
 
 
@@ -173,8 +170,11 @@ class TAdaConv2d(nn.Conv2d):
     (``aten::_slow_conv2d_forward``: oneDNN declines inputs under 20480
     elements), the spatial mean 1% of the conv. Tiny ops gain nothing from
     a second thread while the conv halves, so the wall-clock ratio is about
-    twice the CPU-time one at 112 px. Eagerly the 1D convs run as matrix
-    products (``calibration_matmul.py``).
+    twice the CPU-time one at 112 px. The 1D convs as matrix products
+    (``F.linear`` on unfolded frames) cut the generator's CPU time by a third
+    on one thread, but on two they were slower, not faster (the op 1.245 of
+    the conv against 1.179 with ``nn.Conv1d``, 112 px, 11 rounds, control
+    1.027): not kept.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1,
