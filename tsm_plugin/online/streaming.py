@@ -75,6 +75,8 @@ class StreamingShift(nn.Module):
         # Eager inference: swap the moving channels in place, run the conv,
         # swap them back (x is also the block's residual input): 3/8 of a
         # copy of x at shift_div=8 where the concatenation copies all of it.
+        # MobileNetV2's shifted layers, one frame: 0.72 of the concatenation
+        # (control 0.91); four frames: no gain (docs/performance.md).
         moving = x[:, :fold]
         self.new_history = moving.clone()
         moving.copy_(history)
