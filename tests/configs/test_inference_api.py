@@ -13,12 +13,11 @@ import torch
 from mmaction.apis import (MMAction2Inferencer, inference_recognizer,
                            init_recognizer)
 
-from cfg_helpers import (CONFIG_DIR, TINY, build_model, config_files, load,
-                         shrink)
+from cfg_helpers import (TINY, build_model, config_files, config_params, load,
+                         needs_zoo, shrink, without_weights)
 from tsm_plugin.demo.make_data import make_split
 
 CONFIGS = config_files()
-IDS = [str(p.relative_to(CONFIG_DIR)) for p in CONFIGS]
 
 
 @pytest.fixture(scope='module')
@@ -30,11 +29,15 @@ def demo_video(tmp_path_factory):
 
 
 def small(path):
-    """The config, its test pipelines at 16 px (32 with non-local blocks,
-    whose sub-sampling needs 2 px at layer3; demo configs: as they are)."""
+    """The config without pretrained weights, its test pipelines at 16 px
+    (32 with non-local blocks, whose sub-sampling needs 2 px at layer3; demo
+    configs: as they are)."""
     cfg = load(path)
+    cfg.model = without_weights(cfg.model)  # timm, torchvision: at build
     if path.parent.name != 'demo':
-        side = TINY if 'non_local_cfg' in cfg.model.backbone else 16
+        # 32 px: non-local's sub-sampling, ConvNeXt's 2x2 downsampling convs
+        side = TINY if 'non_local_cfg' in cfg.model.backbone \
+            or needs_zoo(path) else 16
         cfg.test_pipeline = shrink(cfg.test_pipeline, side)
         cfg.test_dataloader.dataset.pipeline = shrink(
             cfg.test_dataloader.dataset.pipeline, side)
@@ -56,7 +59,7 @@ def random_checkpoint(cfg, path):
     return model.state_dict()
 
 
-@pytest.mark.parametrize('path', CONFIGS, ids=IDS)
+@pytest.mark.parametrize('path', config_params(CONFIGS))
 def test_inference_api(path, tmp_path, tiny_video, demo_video):
     cfg = small(path)
     video = demo_video if path.parent.name == 'demo' else tiny_video

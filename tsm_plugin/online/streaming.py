@@ -12,21 +12,23 @@ import collections
 import contextlib
 
 import torch
-from mmaction.models.backbones.mobilenet_v2 import MobileNetV2
-from mmaction.models.backbones.resnet import ResNet
+from mmaction.models.backbones.resnet_tsm import \
+    TemporalShift as MMActionTemporalShift
 from mmcv.cnn import ConvModule, NonLocal3d
 from torch import nn
 
-from ..models.backbones.mobilenet_v2_tsm import MobileNetV2TSM
-from ..models.backbones.resnet_tsm import ResNetTSM
-from ..ops import TemporalShift
+from ..ops import TAdaConv2d, TemporalShift
 from ..ops.lean_shift_conv import can_fuse
 from ..ops.temporal_shift import use_plain_ops
 
-# Streamable backbone -> the 2D forward of its parent class, which runs one
-# frame without the "whole clips of num_segments frames" check.
-FRAME_FORWARDS = ((ResNetTSM, ResNet.forward),
-                  (MobileNetV2TSM, MobileNetV2.forward))
+# Modules that read other frames than the current one (and past shifts).
+READS_OTHER_FRAMES = (
+    (NonLocal3d, 'non-local blocks: they attend over all frames of the '
+     'clip, the future too'),
+    (TAdaConv2d, "TAdaConv: its calibration reads the neighbouring frames "
+     '(a temporal kernel of 3, the next frame too) and a clip-wide '
+     'descriptor'),
+)
 
 
 class StreamingShift(nn.Module):
@@ -91,8 +93,9 @@ class StreamingRecognizer(nn.Module):
 
     Args:
         recognizer (nn.Module): an MMAction2 2D recognizer (``backbone`` +
-            ``cls_head``, no neck) whose backbone is the plugin's
-            ``ResNetTSM`` or ``MobileNetV2TSM`` with
+            ``cls_head``, no neck) whose backbone is one of the plugin's
+            shifted backbones (``TSMBackbone`` over any 2D network,
+            ``ResNetTSM``, ``MobileNetV2TSM``, ...) with
             ``shift_mode='unidirectional'``. Its weights are shared, not
             copied; it stays usable offline. Stream in eval mode
             (``recognizer.eval()``; ``from_config`` does it).
@@ -138,6 +141,9 @@ class StreamingRecognizer(nn.Module):
         (config path or ``Config``, checkpoint loaded, eval mode, ``.cfg``
         attached), then stream it; ``kwargs`` go to ``__init__``."""
         from mmaction.apis import init_recognizer
+
+        from ..checkpoint_meta import check_checkpoint_config
+        check_checkpoint_config(config, checkpoint)
         recognizer = init_recognizer(config, checkpoint, device=device)
         return cls(recognizer, **kwargs)
 
@@ -246,19 +252,26 @@ def check_streamable(recognizer):
     if getattr(recognizer, 'with_neck', False):
         raise ValueError('cannot stream a recognizer with a neck: it mixes '
                          'frames of the whole clip')
-    frame_forward = next((forward for cls, forward in FRAME_FORWARDS
-                          if isinstance(backbone, cls)), None)
+    frame_forward = getattr(type(backbone), 'forward_2d', None)
     if frame_forward is None:
         raise ValueError(
-            'StreamingRecognizer streams the plugin\'s tsm_plugin.ResNetTSM or '
-            'tsm_plugin.MobileNetV2TSM with shift_mode=\'unidirectional\', '
-            f'got backbone {type(backbone).__module__}.{type(backbone).__name__}')
+            'StreamingRecognizer streams the plugin\'s shifted backbones '
+            '(tsm_plugin.TSMBackbone over any 2D network, ResNetTSM, '
+            "MobileNetV2TSM, ...) with shift_mode='unidirectional', got "
+            f'backbone {type(backbone).__module__}.{type(backbone).__name__}')
     if getattr(backbone, 'temporal_pool', False):
         raise ValueError('cannot stream a backbone with temporal_pool=True: it '
                          'pools each frame with the next one (the future)')
-    if any(isinstance(m, NonLocal3d) for m in backbone.modules()):
-        raise ValueError('cannot stream a backbone with non-local blocks: they '
-                         'attend over all frames of the clip, the future too')
+    for module in backbone.modules():
+        for cls, reason in READS_OTHER_FRAMES:
+            if isinstance(module, cls):
+                raise ValueError(f'cannot stream a backbone with {reason}')
+        if isinstance(module, MMActionTemporalShift) and not isinstance(
+                module, TemporalShift):
+            raise ValueError(
+                "cannot stream MMAction2's own TemporalShift (it is "
+                'bi-directional, the future too): use the plugin\'s backbone '
+                "with shift_mode='unidirectional'")
     modes = {m.mode for m in backbone.modules() if isinstance(m, TemporalShift)}
     if modes - {'unidirectional'}:
         raise ValueError(

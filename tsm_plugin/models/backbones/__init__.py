@@ -1,5 +1,11 @@
+from .clip_2d import Clip2DBackbone
 from .mobilenet_v2_tsm import MobileNetV2TSM
+from .mobileone_tsm_lazy import mobileone_tsm_class
 from .resnet_tada import ResNetTAda
 from .resnet_tsm import ResNetTSM
+from .tada_backbone import TAdaBackbone
+from .tsm_backbone import TSMBackbone
 
-__all__ = ['MobileNetV2TSM', 'ResNetTAda', 'ResNetTSM']
+# MobileOneTSM (needs mmpretrain): mobileone_tsm_class(), or tsm_plugin.MobileOneTSM
+__all__ = ['Clip2DBackbone', 'MobileNetV2TSM', 'ResNetTAda', 'ResNetTSM',
+           'TAdaBackbone', 'TSMBackbone', 'mobileone_tsm_class']

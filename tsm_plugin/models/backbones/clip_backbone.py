@@ -12,6 +12,10 @@ class ClipBackboneMixin:
         check_shift_input(x, self.num_segments)
         return super().forward(x)
 
+    def forward_2d(self, x):
+        """Frame by frame, without the whole-clip check (streaming)."""
+        return super().forward(x)
+
     def train(self, mode=True):
         super().train(mode)
         return self

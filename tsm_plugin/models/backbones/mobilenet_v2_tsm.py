@@ -4,15 +4,16 @@ The paper's online/edge backbone. Same arguments, module names and state-dict
 keys as ``mmaction.models.MobileNetV2TSM`` (its checkpoints load strictly), plus
 ``shift_mode`` and the plugin's checks.
 """
-from mmaction.models.backbones.mobilenet_v2 import (InvertedResidual,
-                                                    MobileNetV2)
+from mmaction.models.backbones.mobilenet_v2 import MobileNetV2
 from mmaction.models.backbones.mobilenet_v2_tsm import \
     MobileNetV2TSM as MMActionMobileNetV2TSM
 
-from ...ops import TemporalShift
-from ...ops.temporal_shift import check_shift_args, check_shift_channels
+from ...ops.temporal_shift import check_shift_args
 from ...registry import MODELS
+from ..blocks import find_residual_blocks
+from ..shift_placement import insert_shifts, placement_table
 from .clip_backbone import ClipBackboneMixin
+from .resnet_args import check_pretrained2d
 
 
 @MODELS.register_module()
@@ -38,6 +39,7 @@ class MobileNetV2TSM(ClipBackboneMixin, MMActionMobileNetV2TSM):
     def __init__(self, num_segments=8, is_shift=True, shift_div=8,
                  shift_mode='bidirectional', pretrained2d=True, **kwargs):
         check_shift_args(num_segments, shift_div, shift_mode)
+        pretrained2d = check_pretrained2d(pretrained2d)
         # Read by make_temporal_shift, which MMAction2's __init__ calls.
         self.shift_mode = shift_mode
         super().__init__(num_segments=num_segments, is_shift=is_shift,
@@ -45,15 +47,18 @@ class MobileNetV2TSM(ClipBackboneMixin, MMActionMobileNetV2TSM):
                          **kwargs)
 
     def make_temporal_shift(self):
-        """Wrap conv[0] of each residual block, keeping the child name
-        ``net`` (keys ``layerX.i.conv.0.net.conv.weight``, as MMAction2's)."""
-        for m in self.modules():
-            if isinstance(m, InvertedResidual) and \
-                    len(m.conv) == 3 and m.use_res_connect:
-                check_shift_channels(m.conv[0].conv.in_channels,
-                                     self.shift_div)
-                m.conv[0] = TemporalShift(m.conv[0], self.num_segments,
-                                          self.shift_div, self.shift_mode)
+        """Wrap conv[0] (the first ConvModule) of each residual block, keeping
+        the child name ``net`` (keys ``layerX.i.conv.0.net.conv.weight``, as
+        MMAction2's), by the plugin's one placement mechanism."""
+        targets = [b.branch_conv.rpartition('.')[0]
+                   for b in find_residual_blocks(self)]
+        insert_shifts(self, targets, self.num_segments, self.shift_div,
+                      self.shift_mode)
+
+    def placement_table(self):
+        """Where each shift went, the channels in and the channels moved."""
+        return placement_table(
+            self, f'MobileNetV2TSM, shift_mode={self.shift_mode!r}')
 
     def init_weights(self):
         if self.pretrained2d and self.pretrained is None:

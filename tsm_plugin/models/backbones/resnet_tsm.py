@@ -19,12 +19,15 @@ from mmengine.runner.checkpoint import _load_checkpoint
 from torch import nn
 
 from ... import ops
-from ...ops.temporal_shift import check_shift_args, check_shift_channels
+from ...ops.temporal_shift import check_shift_args
 from ...registry import MODELS
+from ..blocks import find_residual_blocks
+from ..shift_placement import (SHIFT_PLACES, insert_shifts, placement_table,
+                               shift_targets)
 from .clip_backbone import ClipBackboneMixin
-from .resnet_args import check_bools, check_resnet_args
+from .resnet_args import (check_bools, check_pretrained2d,
+                          check_resnet_args)
 
-SHIFT_PLACES = ('block', 'blockres')
 # Module-name segments that wrap an original ResNet module.
 WRAPPER_SEGMENTS = ('net', 'block')
 
@@ -117,8 +120,9 @@ class ResNetTSM(ClipBackboneMixin, ResNet):
                  lean_shift=True,
                  **kwargs):
         check_resnet_args(depth, **kwargs)
+        pretrained2d = check_pretrained2d(pretrained2d)
         check_bools(is_shift=is_shift, temporal_pool=temporal_pool,
-                    pretrained2d=pretrained2d, lean_shift=lean_shift)
+                    lean_shift=lean_shift)
         if pretrained is not None and not isinstance(pretrained, str):
             raise ValueError('pretrained must be None or a path/URL string, '
                              f'got {pretrained!r}')
@@ -179,25 +183,28 @@ class ResNetTSM(ClipBackboneMixin, ResNet):
         return stages
 
     def make_temporal_shift(self):
-        """Wrap each shifted block (``'block'``) or its conv1 (``'blockres'``)."""
-        # Deep nets (layer3 >= 23 blocks, i.e. R101/R152) shift every other block.
-        every = 2 if self.num_stages >= 3 and len(self.layer3) >= 23 else 1
-        for stage, layer_name in enumerate(self.res_layers):
-            layer = getattr(self, layer_name)
-            num_segments = self.stage_num_segments(stage)
-            for i, block in enumerate(layer):
-                if self.shift_place == 'block':
-                    check_shift_channels(block.conv1.conv.in_channels,
-                                         self.shift_div)
-                    layer[i] = self.shift_wrapper(block, num_segments)
-                elif i % every == 0:
-                    conv = block.conv1.conv
-                    check_shift_channels(conv.in_channels, self.shift_div)
-                    block.conv1.conv = self.shift_wrapper(conv, num_segments)
+        """Wrap each shifted block (``'block'``) or its conv1 (``'blockres'``),
+        by the plugin's one placement mechanism (``shift_placement``)."""
+        blocks = find_residual_blocks(self)
+        if self.shift_place == 'blockres':
+            # Deep nets (layer3 >= 23 blocks, i.e. R101/R152) shift every
+            # other block, as MMAction2 and the original TSM do.
+            every = 2 if self.num_stages >= 3 and len(self.layer3) >= 23 else 1
+            blocks = [b for b in blocks
+                      if int(b.name.split('.')[1]) % every == 0]
+        insert_shifts(self, shift_targets(blocks, self.shift_place),
+                      self.segments_of_module, self.shift_div,
+                      self.shift_mode, lean=self.lean_shift,
+                      wrapper=TemporalShift)
 
-    def shift_wrapper(self, net, num_segments):
-        return TemporalShift(net, num_segments, self.shift_div,
-                             self.shift_mode, lean=self.lean_shift)
+    def segments_of_module(self, name):
+        """Frames per clip seen by the module ``layerX...``."""
+        return self.stage_num_segments(self.res_layers.index(name.split('.')[0]))
+
+    def placement_table(self):
+        """Where each shift went, the channels in and the channels moved."""
+        return placement_table(self, f'ResNetTSM depth={self.depth}, '
+                               f'shift_mode={self.shift_mode!r}')
 
     def make_non_local(self, non_local_stages):
         """Follow each flagged block by a ``NonLocal3d`` over its clip."""

@@ -3,6 +3,7 @@ from mmaction.models.backbones import MobileNetV2, ResNet
 from mmaction.models.recognizers import Recognizer2D as MMActionRecognizer2D
 
 from ...registry import MODELS
+from ..backbones import Clip2DBackbone
 from ..clip_layout import check_clip_layout
 
 
@@ -68,8 +69,11 @@ class Recognizer2D(MMActionRecognizer2D):
 
 
 def backbone_out_channels(backbone):
-    """Channels of the backbone's single output, for MMAction2's ResNet and
-    MobileNetV2 families (plugin subclasses included); None when unknown."""
+    """Channels of the backbone's single output: ``out_channels`` of the
+    plugin's any-backbone wrappers, MMAction2's ResNet and MobileNetV2
+    families (plugin subclasses included); None when unknown."""
+    if isinstance(backbone, Clip2DBackbone):
+        return backbone.out_channels
     out_indices = getattr(backbone, 'out_indices', ())
     if len(out_indices) != 1:
         return None
