@@ -29,6 +29,7 @@ median over rounds, a ratio the median over rounds of the within-round ratio.
 Writes ``bench_tada.md`` and ``bench_tada.csv`` under ``--out``.
 """
 import argparse
+import contextlib
 import logging
 import os
 import statistics
@@ -47,12 +48,32 @@ from bench_shift import (check_rounds, cpu_name, inference,  # noqa: E402
                          write_results)
 from tsm_plugin.models.backbones.resnet_tada import ResNetTAda  # noqa: E402
 from tsm_plugin.models.backbones.resnet_tsm import ResNetTSM  # noqa: E402
-from tsm_plugin.ops import TAdaConv2d  # noqa: E402
+from tsm_plugin.ops import TAdaConv2d, tadaconv  # noqa: E402
 from tsm_plugin.saved_memory import saved_activation_bytes  # noqa: E402
 
 TSN, TSN_AGAIN, TSM, TADA = 'TSN', 'TSN, a second copy', 'TSM', 'TAda2D'
+TADA_PLAIN = 'TAda2D, without the eager kernels'
 CONV, FAST, OFFICIAL = ('2D conv (TSN)', 'TAdaConv2d (plugin)',
                         'official: per-frame weights, grouped conv')
+
+
+@contextlib.contextmanager
+def plain_ops():
+    """Run TAda2D's temporal pool with its plain ops (out-of-place sums), all
+    else unchanged: the gain of its eager kernel (``avg_pool_by_sums.py``)."""
+    wanted = tadaconv.eager_kernels_wanted
+    tadaconv.eager_kernels_wanted = lambda: False
+    try:
+        yield
+    finally:
+        tadaconv.eager_kernels_wanted = wanted
+
+
+def with_plain_ops(fn):
+    def run(*args):
+        with plain_ops():
+            return fn(*args)
+    return run
 
 
 def build_models(num_segments):
@@ -117,11 +138,13 @@ def op_costs(pairs, reps):
 
     results = {}
     for metric, step in (('inference', forward), ('train', forward_backward)):
-        times, _ = interleaved({name: (lambda f=fn: step(f))
-                                for name, fn in variants.items()}, reps)
+        times, cpu = interleaved({name: (lambda f=fn: step(f))
+                                  for name, fn in variants.items()}, reps)
         for name in variants:
             results.setdefault(name, {})[metric] = (
                 statistics.median(times[name]), paired_ratio(times, name, CONV))
+            results[name][f'{metric} CPU'] = (
+                statistics.median(cpu[name]), paired_ratio(cpu, name, CONV))
 
     class Wrapped(torch.nn.Module):  # saved_activation_bytes takes a module
         def __init__(self, fn):
@@ -154,18 +177,28 @@ def measure(models, x, reps, train_reps):
         rows[name]['gflops'] = (flops[name] / 1e9, flops[name] / flops[TSN])
         rows[name]['memory_mb'] = (memory[name] / 2**20,
                                    memory[name] / memory[TSN])
+    with plain_ops():
+        plain_memory = saved_activation_bytes(models[TADA], x)
+    rows[TADA_PLAIN] = dict(rows[TADA], memory_mb=(
+        plain_memory / 2**20, plain_memory / memory[TSN]))
     noise = {}
     for metric, step, n, train in (('inference', inference, reps, False),
                                    ('train', train_step, train_reps, True)):
         for model in models.values():
             model.train(train)
-        wall, _ = interleaved({name: (lambda m=m: step(m, x))
-                               for name, m in models.items()}, n)
-        for name in models:
+        fns = {name: (lambda m=m: step(m, x)) for name, m in models.items()}
+        # the same TAda2D (same weights) with the plain ops
+        fns[TADA_PLAIN] = with_plain_ops(fns[TADA])
+        wall, cpu = interleaved(fns, n)
+        for name in fns:
             rows[name][f'{metric}_s'] = (statistics.median(wall[name]),
                                          paired_ratio(wall, name, TSN))
+            rows[name][f'{metric}_cpu'] = (statistics.median(cpu[name]),
+                                           paired_ratio(cpu, name, TSN))
         noise[metric] = (spread(wall[TSN]),
                          paired_ratio(wall, TSN_AGAIN, TSN))
+        noise[f'{metric} CPU'] = (spread(cpu[TSN]),
+                                  paired_ratio(cpu, TSN_AGAIN, TSN))
     return rows, noise
 
 
@@ -211,16 +244,22 @@ def main(argv=None):
     emit(f'{args.reps} inference / {args.train_reps} train rounds. Control '
          f'(TSN, a second copy): inference {noise["inference"][1]:.3f}, train '
          f'{noise["train"][1]:.3f}; TSN half-IQR/median: inference '
-         f'{noise["inference"][0]:.0%}, train {noise["train"][0]:.0%}.')
+         f'{noise["inference"][0]:.0%}, train {noise["train"][0]:.0%}. '
+         f'CPU time (the process\'s, without the waits for a core): control '
+         f'inference {noise["inference CPU"][1]:.3f}, train '
+         f'{noise["train CPU"][1]:.3f}; TSN half-IQR/median: inference '
+         f'{noise["inference CPU"][0]:.0%}, train {noise["train CPU"][0]:.0%}.')
     emit()
     columns = [('params_m', 'params (M)', 2), ('gflops', 'GFLOPs', 1),
                ('memory_mb', 'activation memory (MB)', 1),
                ('inference_s', 'inference (s)', 3),
-               ('train_s', 'train step (s)', 3)]
+               ('train_s', 'train step (s)', 3),
+               ('inference_cpu', 'inference CPU (s)', 3),
+               ('train_cpu', 'train step CPU (s)', 3)]
     emit('| variant | ' + ' | '.join(f'{title} | ratio'
                                      for _, title, _ in columns) + ' |')
     emit('|---|' + '---|---|' * len(columns))
-    for name in models:
+    for name in rows:
         emit(f'| {name} | ' + ' | '.join(
             f'{rows[name][k][0]:.{d}f} | {rows[name][k][1]:.3f}'
             for k, _, d in columns) + ' |')
@@ -236,13 +275,14 @@ def main(argv=None):
          f'inputs, calibration included; {args.op_reps} rounds)')
     emit()
     emit('| formulation | inference (ms) | ratio | forward + backward (ms) '
+         '| ratio | inference CPU (ms) | ratio | forward + backward CPU (ms) '
          '| ratio | activation memory (MB) | ratio |')
-    emit('|---|---|---|---|---|---|---|')
+    emit('|---|---|---|---|---|---|---|---|---|---|---|')
     for name, r in ops.items():
-        emit(f'| {name} | {r["inference"][0] * 1e3:.1f} | '
-             f'{r["inference"][1]:.3f} | {r["train"][0] * 1e3:.1f} | '
-             f'{r["train"][1]:.3f} | {r["memory_mb"][0]:.1f} | '
-             f'{r["memory_mb"][1]:.3f} |')
+        emit(f'| {name} | ' + ' | '.join(
+            f'{r[k][0] * 1e3:.1f} | {r[k][1]:.3f}' for k in (
+                'inference', 'train', 'inference CPU', 'train CPU'))
+            + f' | {r["memory_mb"][0]:.1f} | {r["memory_mb"][1]:.3f} |')
         for key, (value, ratio) in r.items():
             csv_rows.append(dict(section='op', variant=name, metric=key,
                                  value=value, ratio=ratio))

@@ -14,7 +14,8 @@ def test_tiny_run_writes_tables_with_exact_memory(tmp_path):
     table = (tmp_path / 'bench_shift.md').read_text()
     for row in ('| TSN |', '| TSN, control |', '| MMAction2 |', '| plugin |',
                 '| plugin lean_shift=False |', '| x.clone() |',
-                '| plugin temporal_shift |'):
+                '| plugin temporal_shift |', '| x.clone(), control |',
+                '| plugin, the plain ops (what traces record) |'):
         assert row in table
     assert '## 32x32\n\ninference control wall-clock' in table
     with open(tmp_path / 'bench_shift.csv') as f:

@@ -15,7 +15,8 @@ def test_tiny_run_writes_tables_with_exact_figures(tmp_path):
     table = (tmp_path / 'bench_tada.md').read_text()
     for row in ('| TSN |', '| TSN, a second copy |', '| TSM |', '| TAda2D |',
                 '| 2D conv (TSN) |', '| TAdaConv2d (plugin) |',
-                '| official: per-frame weights, grouped conv |'):
+                '| official: per-frame weights, grouped conv |',
+                '| TAda2D, without the eager kernels |'):
         assert row in table
     with open(tmp_path / 'bench_tada.csv') as f:
         ratios = {(r['section'], r['variant'], r['metric']): float(r['ratio'])
@@ -31,6 +32,9 @@ def test_tiny_run_writes_tables_with_exact_figures(tmp_path):
     official = ratios['op', 'official: per-frame weights, grouped conv',
                       'memory_mb']
     assert 1.0 < fast < official
+    # the pool keeps nothing for backward, in place or not
+    assert ratios['main', 'TAda2D', 'memory_mb'] == ratios[
+        'main', 'TAda2D, without the eager kernels', 'memory_mb']
 
 
 def test_too_few_rounds_is_refused(tmp_path):

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .temporal_shift import _shift
+from .temporal_shift import eager_shift as _shift  # eager only (path)
 
 # Conv classes whose forward is exactly ``F.conv2d`` with the module's
 # arguments: torch's, and mmcv's wrapper (used by ConvModule), which only

@@ -41,11 +41,14 @@ class TemporalShift(nn.Module):
         records it, else ``'plain'`` (a shifted copy, then ``net``; also what
         traces and torch.compile record).
 
-        No other fast path (README, Benchmark): shifting ``x`` in place and
-        back gained less than the spread of ``benchmarks/bench_shift.py``'s
-        control row at 112 and 224 px; a shifted 1x1 conv as matrix products,
-        faster than oneDNN's conv on an Intel Xeon, was as fast or slower on
-        an AMD EPYC: a per-CPU kernel choice.
+        Eagerly, both paths shift with ``shift_by_copy`` (one read and one
+        write of ``x``); traced or compiled, with the plain out-of-place ops
+        (``docs/performance.md``). No other fast path: shifting ``x`` in
+        place and back gained less than the spread of
+        ``benchmarks/bench_shift.py``'s control row at 112 and 224 px; a
+        shifted 1x1 conv as matrix products, faster than oneDNN's conv on an
+        Intel Xeon, was as fast or slower on an AMD EPYC: a per-CPU kernel
+        choice.
         """
         if (self.lean and torch.is_grad_enabled() and not use_plain_ops()
                 and can_fuse(self.net)

@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .avg_pool_by_sums import avg_pool_by_sums
+
 
 def _is_int(value, minimum):
     return isinstance(value, int) and not isinstance(value, bool) \
@@ -106,6 +108,13 @@ def plain_ops_wanted():
     return torch.jit.is_tracing() or torch.compiler.is_compiling()
 
 
+def eager_kernels_wanted():
+    """Eager mode: the temporal pool takes its eager kernel
+    (``avg_pool_by_sums.py``). A switch of its own, so that benchmarks can
+    time the plain ops with all else equal."""
+    return not plain_ops_wanted()
+
+
 class CalibratedConv2d(torch.autograd.Function):
     """``conv2d(x * a[:, :, None, None], weight, ...)`` that keeps ``x`` and
     ``a`` for backward, not the scaled input: ``x`` is kept anyway by the
@@ -148,6 +157,24 @@ class TAdaConv2d(nn.Conv2d):
     Input ``(N*T, C_in, H, W)``, output ``(N*T, C_out, H', W')``; an input
     whose first dimension is not a multiple of ``num_segments`` raises
     ``ValueError``.
+
+    Where its time goes beyond the conv (profiled on TAda2D-R50's 16
+    TAdaConv2d on their inputs, 8 frames, 2 threads, AMD EPYC; torch.profiler
+    and interleaved per-op CPU times, ``docs/performance.md``): the conv on
+    the freshly allocated scaled input costs what it costs on ``x`` (same
+    NCHW layout; 0.985-1.013 of it, control 0.988-1.012); the multiply
+    1-5% of the conv; the autograd Function nothing measurable. The rest is
+    the calibration generator: 12.5% of the conv at 112 px, 4.6% at 224,
+    about 0.5 ms a layer whatever the size: some 20 tiny ops, their 1D convs
+    (70% of it) in PyTorch's slow reference kernel
+    (``aten::_slow_conv2d_forward``: oneDNN declines inputs under 20480
+    elements), the spatial mean 1% of the conv. Tiny ops gain nothing from
+    a second thread while the conv halves, so the wall-clock ratio is about
+    twice the CPU-time one at 112 px. The 1D convs as matrix products
+    (``F.linear`` on unfolded frames) cut the generator's CPU time by a third
+    on one thread, but on two they were slower, not faster (the op 1.245 of
+    the conv against 1.179 with ``nn.Conv1d``, 112 px, 11 rounds, control
+    1.027): not kept.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1,
@@ -193,7 +220,10 @@ def temporal_avg_pool(x, num_segments, kernel_size=3):
     and out.
 
     Written as padded shifted sums: nothing is transposed or kept for backward.
+    Eagerly, the same sums in place (``avg_pool_by_sums.py``).
     """
+    if kernel_size % 2 and eager_kernels_wanted():
+        return avg_pool_by_sums(x, num_segments, kernel_size)
     nt = x.shape[0]
     t = num_segments
     half = kernel_size // 2

@@ -17,6 +17,8 @@ front of a layer.
 import torch
 import torch.nn.functional as F
 
+from .shift_by_copy import shift_by_copy
+
 SHIFT_MODES = ('bidirectional', 'unidirectional')
 
 
@@ -58,6 +60,18 @@ def check_shift_input(x, num_segments):
             f'{num_segments} frames (check the pipeline\'s num_clips/clip_len)')
 
 
+def shift_groups(channels, shift_div, mode, adjoint=False):
+    """``(first, last, offset)``: channels ``[first, last)`` of frame t read
+    frame ``t + offset`` (``adjoint``: the offsets reversed)."""
+    fold = channels // shift_div
+    if mode == 'bidirectional':
+        groups = [(0, fold, 1), (fold, 2 * fold, -1), (2 * fold, channels, 0)]
+    else:
+        groups = [(0, fold, -1), (fold, channels, 0)]
+    return [(first, last, -offset if adjoint else offset)
+            for first, last, offset in groups]
+
+
 def _shift(x, num_segments, shift_div, mode, adjoint=False):
     """Shifted copy of ``x`` (``adjoint``: moved the other way).
 
@@ -66,22 +80,23 @@ def _shift(x, num_segments, shift_div, mode, adjoint=False):
     dynamic (slice copies into an empty tensor export to ONNX as constants).
     """
     _, c, h, w = x.shape
-    fold = c // shift_div
-    if mode == 'bidirectional':  # [first, last) of frame t reads t + offset
-        groups = [(0, fold, 1), (fold, 2 * fold, -1), (2 * fold, c, 0)]
-    else:
-        groups = [(0, fold, -1), (fold, c, 0)]
     clips = x.reshape(-1, num_segments, c, h * w)
     parts = []
-    for first, last, offset in groups:
+    for first, last, offset in shift_groups(c, shift_div, mode, adjoint):
         part = clips[:, :, first:last]
-        offset = -offset if adjoint else offset
         if offset > 0:  # the last frame reads zeros
             part = F.pad(part[:, 1:], (0, 0, 0, 0, 0, 1))
         elif offset < 0:  # the first frame reads zeros
             part = F.pad(part[:, :-1], (0, 0, 0, 0, 1, 0))
         parts.append(part)
     return torch.cat(parts, 2).view(-1, c, h, w)
+
+
+def eager_shift(x, num_segments, shift_div, mode, adjoint=False):
+    """``_shift`` for eager mode (not traced, not compiled): the same values
+    from one read and one write of ``x`` (``shift_by_copy.py``)."""
+    return shift_by_copy(x, num_segments,
+                         shift_groups(x.shape[1], shift_div, mode, adjoint))
 
 
 class _TemporalShiftFunction(torch.autograd.Function):
@@ -91,11 +106,12 @@ class _TemporalShiftFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, num_segments, shift_div, mode):
         ctx.shift_args = (num_segments, shift_div, mode)
-        return _shift(x, num_segments, shift_div, mode)
+        return eager_shift(x, num_segments, shift_div, mode)
 
     @staticmethod
     def backward(ctx, grad_out):
-        return _shift(grad_out, *ctx.shift_args, adjoint=True), None, None, None
+        return (eager_shift(grad_out, *ctx.shift_args, adjoint=True), None,
+                None, None)
 
 
 def use_plain_ops():
