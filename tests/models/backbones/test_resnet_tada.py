@@ -12,14 +12,7 @@ from tsm_plugin.models.backbones.resnet_tada import TAdaConvModule
 from tsm_plugin.ops import TAdaConv2d
 
 T = 4
-
-
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def build(**kwargs):
