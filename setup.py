@@ -20,7 +20,9 @@ setup(
     description='Temporal Shift Module (TSM) for MMAction2, as a plugin',
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',
-    python_requires='>=3.8',
+    # Python 3.11 is the one version tested (make, CI); the same line is in the
+    # Makefile and README.
+    python_requires='>=3.11,<3.12',
     packages=find_packages(include=['tsm_plugin', 'tsm_plugin.*']),
     install_requires=[
         'torch>=1.13',
@@ -39,5 +41,10 @@ setup(
         'demo': ['matplotlib'],
         # ONNX export check and parity tests (python -m tsm_plugin.export)
         'export': ['onnx>=1.16', 'onnxruntime>=1.18'],
+        # TSMBackbone / TAdaBackbone over timm's, torchvision's and
+        # mmpretrain's networks, MobileOneTSM (mmpretrain). torchvision needs
+        # the torch release it was built for (here: torch==2.14.1 with
+        # torchvision==0.29.1; install that pair first, see the README).
+        'zoo': ['mmpretrain==1.2.0', 'timm>=1.0,<2', 'torchvision>=0.15'],
     },
 )

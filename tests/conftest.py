@@ -6,10 +6,28 @@ import tsm_plugin  # noqa: F401,E402
 
 
 def pytest_configure(config):
+    config.addinivalue_line(
+        'markers', 'zoo: needs torchvision, timm and mmpretrain: `make test` '
+        'runs these in .venv-zoo (torch 2.14.1 + torchvision 0.29.1)')
     # mmcv-lite warns about its missing compiled op on import: harmless here.
     config.addinivalue_line(
         'filterwarnings',
         'ignore:Fail to import ``MultiScaleDeformableAttention``:UserWarning')
+
+
+ZOO_MODULE = 'pytestmark = pytest.mark.zoo'
+
+
+def pytest_ignore_collect(collection_path, config):
+    """A run that deselects zoo tests (`-m 'not zoo'`, the core venv) does not
+    import the test modules marked zoo as a whole: they import timm,
+    torchvision or mmpretrain at the top. The zoo venv runs them."""
+    if 'not zoo' in (config.option.markexpr or '') \
+            and collection_path.suffix == '.py' \
+            and collection_path.name.startswith('test_') \
+            and ZOO_MODULE in collection_path.read_text():
+        return True
+    return None
 
 
 @pytest.fixture(autouse=True)

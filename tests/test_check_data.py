@@ -25,6 +25,7 @@ REASONS = {
     'random_bytes': 'cannot open: RuntimeError: Error reading 3000 bytes',
     'no_frames': 'cannot open: DECORDError',
     'too_short': 'only 4 frames, at least 8 needed',
+    'truncated': 'frames [0, 4, 7] of 8 do not decode: DECORDError',
     'missing': 'file not found',
 }
 

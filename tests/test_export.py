@@ -289,3 +289,48 @@ def test_import_needs_no_onnx():
     run = subprocess.run([sys.executable, '-c', code], capture_output=True,
                          text=True, cwd=REPO, timeout=300)
     assert run.returncode == 0 and run.stdout.strip() == 'ok', run.stderr
+
+
+@pytest.mark.parametrize('online', [False, True])
+def test_non_square_crop_exports_as_the_pipeline_gives_frames(tmp_path,
+                                                              online):
+    """MMAction2 sizes are (w, h): CenterCrop(crop_size=(48, 32)) gives
+    frames 32 high and 48 wide, and the graph must take exactly those."""
+    import numpy as np
+    from mmengine.dataset import Compose
+    from mmengine.registry import init_default_scope
+
+    from tsm_plugin.demo.make_data import make_clip, write_video
+    onnx, _ = require_onnxruntime()
+    cfg = Config.fromfile(DEMO_CONFIG)
+    if online:
+        cfg.model.backbone.shift_mode = 'unidirectional'
+    for step in cfg.test_pipeline:
+        if step['type'] == 'CenterCrop':
+            step['crop_size'] = (48, 32)  # (w, h)
+    out = str(tmp_path / 'model.onnx')
+    # streaming: the export also checks the non-square buffers against
+    # PyTorch frame by frame (offline parity is tested on square clips)
+    result = export(cfg, None, out, online=online, verify=online)
+    assert result['input_size'] == (32, 48)  # (H, W)
+
+    def dims(value_info):
+        return [d.dim_param or d.dim_value
+                for d in value_info.type.tensor_type.shape.dim]
+
+    (frames, *buffers) = onnx.load(out).graph.input
+    assert dims(frames)[-3:] == [3, 32, 48]
+    # a clip as the test pipeline prepares it runs in the graph
+    video = str(tmp_path / 'video.mp4')
+    write_video(video, make_clip(np.random.default_rng(0), size=64,
+                                 frames=16))
+    init_default_scope('mmaction')
+    data = Compose(cfg.test_pipeline)(dict(filename=video, label=-1,
+                                           start_index=0, modality='RGB'))
+    assert tuple(data['inputs'].shape) == (8, 3, 32, 48)
+    clip = data['inputs'].float()[None]  # (1, T, 3, H, W)
+    inputs = [clip]
+    if online:  # the first frame, and zeros for every shift buffer
+        inputs = [clip[:, 0]] + [torch.zeros(1, *dims(b)[1:]) for b in buffers]
+    (scores, *_) = run_onnx(out, inputs)
+    assert scores.shape == (1, 2)

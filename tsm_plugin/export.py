@@ -307,6 +307,8 @@ def export(config, checkpoint, out, online=False, input_size=None,
     from mmengine import Config
     if not isinstance(config, Config):
         config = Config.fromfile(config)
+    from .checkpoint_meta import check_checkpoint_config
+    check_checkpoint_config(config, checkpoint)  # the shift it was trained with
     recognizer = init_recognizer(config, checkpoint, device='cpu')
     height, width = input_size or crop_size(config)
     metadata = dict(num_segments=clip_length(recognizer),

@@ -19,6 +19,9 @@ model = dict(
         _delete_=True,
         type='tsm_plugin.ResNetTAda',
         depth=50,
+        # the official TAda2D-R50: stem without max-pool, layer1.0 strided,
+        # the official generator init (see docs/tadaconv_backbones.md)
+        layout='official',
         pretrained='torchvision://resnet50',  # from the local torch hub cache
         num_segments=num_segments),
     cls_head=dict(

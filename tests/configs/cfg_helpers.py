@@ -27,12 +27,14 @@ MOBILENET = MIXING_DIR / ('tsm_imagenet-pretrained-mobilenetv2-plugin-head_'
 TINY = 32  # frame side for tiny runs: R50's layer4 still gets 1x1
 
 
-def config_files():
+def config_files(zoo=None):
     """Every runnable config under configs/: bases (in `_base_/` or named
-    `_*.py`) excluded."""
+    `_*.py`) excluded; ``zoo=True``/``False``: only those that do / do not
+    need the zoo extra (mmpretrain, timm, torchvision)."""
     return sorted(p for p in CONFIG_DIR.rglob('*.py')
                   if not any(part.startswith('_')
-                             for part in p.relative_to(CONFIG_DIR).parts))
+                             for part in p.relative_to(CONFIG_DIR).parts)
+                  and (zoo is None or needs_zoo(p) == zoo))
 
 
 # What a config that needs the zoo extra (torchvision, timm, mmpretrain) says in

@@ -14,7 +14,7 @@ from mmaction.apis import (MMAction2Inferencer, inference_recognizer,
                            init_recognizer)
 
 from cfg_helpers import (TINY, build_model, config_files, config_params, load,
-                         shrink, without_weights)
+                         needs_zoo, shrink, without_weights)
 from tsm_plugin.demo.make_data import make_split
 
 CONFIGS = config_files()
@@ -35,7 +35,9 @@ def small(path):
     cfg = load(path)
     cfg.model = without_weights(cfg.model)  # timm, torchvision: at build
     if path.parent.name != 'demo':
-        side = TINY if 'non_local_cfg' in cfg.model.backbone else 16
+        # 32 px: non-local's sub-sampling, ConvNeXt's 2x2 downsampling convs
+        side = TINY if 'non_local_cfg' in cfg.model.backbone \
+            or needs_zoo(path) else 16
         cfg.test_pipeline = shrink(cfg.test_pipeline, side)
         cfg.test_dataloader.dataset.pipeline = shrink(
             cfg.test_dataloader.dataset.pipeline, side)

@@ -10,8 +10,9 @@ from mmengine.registry import init_default_scope
 from online_helpers import calibrate
 
 from tsm_plugin.demo.make_data import make_dataset
+from tsm_plugin.registry import MODELS
 from tsm_plugin.online import StreamingRecognizer
-from tsm_plugin.online.__main__ import main
+from tsm_plugin.online.__main__ import main, step_times
 from tsm_plugin.online.frames import (FramePreprocessor, VideoFile,
                                       config_test_pipeline)
 
@@ -95,6 +96,8 @@ def test_live_command_writes_annotated_video(videos, model_and_checkpoint,
     printed = capsys.readouterr().out
     assert '[####################] 8/8' in printed
     assert 'step ' in printed and ' ms' in printed
+    assert '8 frames from ' in printed
+    assert 'after the first (warm-up: ' in printed
     assert 'pan ' in printed and f'wrote {out}' in printed
     written = VideoFile(out)
     assert len(written) == 8  # every 2nd of 16 frames
@@ -137,3 +140,109 @@ def test_live_command_refuses_a_bidirectional_model(videos, tmp_path,
         main([str(config), checkpoint, videos[0]])
     with pytest.raises(SystemExit, match='checkpoint file not found'):
         main([str(config), str(tmp_path / 'none.pth'), videos[0]])
+
+
+class FakeCapture:
+    """``cv2.VideoCapture`` of a camera that films ``rgb_frames``: it hands
+    them out in OpenCV's channel order, BGR, then reports the end."""
+
+    def __init__(self, rgb_frames):
+        self.bgr_frames = [np.ascontiguousarray(rgb[..., ::-1])
+                           for rgb in rgb_frames]
+        self.opened_with = None
+
+    def __call__(self, index):  # stands in for the class
+        self.opened_with = index
+        return self
+
+    def isOpened(self):
+        return True
+
+    def get(self, prop):
+        return 8.0
+
+    def read(self):
+        if not self.bgr_frames:
+            return False, None
+        return True, self.bgr_frames.pop(0)
+
+
+def live_run(monkeypatch, argv):
+    """``main(argv)``; returns what each streaming step was fed and gave."""
+    fed, scores = [], []
+    step = StreamingRecognizer.step
+
+    def recording_step(self, frames):
+        fed.append(frames.clone())
+        scores.append(step(self, frames).clone())
+        return scores[-1]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(StreamingRecognizer, 'step', recording_step)
+        main(argv)
+    return torch.cat(fed), torch.cat(scores)
+
+
+def test_camera_frames_reach_the_model_in_rgb(videos, model_and_checkpoint,
+                                              monkeypatch, capsys):
+    """A camera gives BGR frames; the model must see the same RGB input as
+    from the same frames in a video file (decord decodes to RGB)."""
+    model, checkpoint = model_and_checkpoint
+    rgb_frames = [rgb for _, rgb in VideoFile(videos[0]).frames()]
+    camera = FakeCapture(rgb_frames)
+    monkeypatch.setattr('tsm_plugin.online.frames.cv2.VideoCapture', camera)
+    fed, scores = live_run(monkeypatch, [CONFIG, checkpoint, '0',
+                                         '--frame-step', '2'])
+    assert camera.opened_with == 0
+    printed = capsys.readouterr().out
+    assert 'frame 14: ' in printed and '8 frames from camera 0' in printed
+    fed_file, scores_file = live_run(monkeypatch, [CONFIG, checkpoint,
+                                                   videos[0], '--frame-step',
+                                                   '2'])
+    assert fed.shape == fed_file.shape == (8, 3, 56, 56)
+    torch.testing.assert_close(fed, fed_file, rtol=0, atol=0)
+    torch.testing.assert_close(scores, scores_file, rtol=0, atol=1e-6)
+    # the check can see the channel order: these frames in BGR are far off
+    preprocess = FramePreprocessor(model, model.cfg)
+    as_bgr = torch.cat([preprocess(np.ascontiguousarray(rgb[..., ::-1]))
+                        for rgb in rgb_frames[::2]])
+    assert (as_bgr - fed_file).abs().mean() > 0.1
+
+
+def test_non_square_crop_streams_the_offline_pipelines_frames(
+        videos, model_and_checkpoint, monkeypatch, tmp_path):
+    """MMAction2 sizes are (w, h). A ThreeCrop(crop_size=(48, 32)) test
+    pipeline streams its centre view: 32 high, 48 wide, the frames the
+    offline pipeline (with CenterCrop) gives for the same frame indices."""
+    _, checkpoint = model_and_checkpoint
+    steps = [s for s in Config.fromfile(CONFIG).test_pipeline  # Resize 4th
+             if s['type'] not in ('CenterCrop', 'PackActionInputs')]
+    offline = [*steps[:4], dict(type='CenterCrop', crop_size=(48, 32)),
+               *steps[4:], dict(type='PackActionInputs')]
+    live = [dict(s, type='ThreeCrop') if s['type'] == 'CenterCrop' else s
+            for s in offline]
+    config = tmp_path / 'three_crop.py'
+    config.write_text(f'_base_ = [{osp.abspath(CONFIG)!r}]\n'
+                      f'test_pipeline = {live!r}\n')
+    fed, _ = live_run(monkeypatch, [str(config), checkpoint, videos[0],
+                                    '--frame-step', '2'])
+    assert fed.shape == (8, 3, 32, 48)
+    init_default_scope('mmaction')
+    decode_and_crop = Compose([s for s in offline
+                               if s['type'] != 'SampleFrames'])
+    data = decode_and_crop(dict(filename=videos[0], start_index=0,
+                                modality='RGB', label=-1,
+                                frame_inds=np.arange(0, 16, 2)))
+    cfg = Config.fromfile(str(config))
+    expected = MODELS.build(cfg.model.data_preprocessor)(
+        pseudo_collate([data]))['inputs'][0]
+    torch.testing.assert_close(fed, expected, rtol=0, atol=1e-5)
+
+
+def test_step_time_reported_without_the_warm_up_step():
+    # the live command's summary: the first step (674 ms here once, against
+    # a stream's 117) is reported apart from the steady state
+    assert step_times([0.674, 0.1, 0.13, 0.11]) == (
+        'step 110.0 ms median, 113.3 ms mean over the 3 steps after the first '
+        '(warm-up: 674.0 ms)')
+    assert step_times([0.5]) == 'one step 500.0 ms (warm-up included)'

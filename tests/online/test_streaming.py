@@ -161,3 +161,16 @@ def test_refuses_mmaction_backbone_and_bad_arguments():
     streamer.step(torch.randn(2, 3, 64, 64))
     with pytest.raises(ValueError, match='call reset'):
         streamer.step(torch.randn(1, 3, 64, 64))
+
+
+def test_non_square_frames_stream_as_offline():
+    """Frames 24 high and 40 wide: buffers take each layer's (h, w)."""
+    model = build_recognizer('r18', num_segments=T)
+    clips = torch.randn(2, 3 * T, 3, 24, 40)
+    expected = offline_frame_scores(model.state_dict(), 'r18', clips)
+    streamer = StreamingRecognizer(model)
+    got = stream(streamer, clips)
+    tol = 1e-4 * expected.abs().max().item()
+    torch.testing.assert_close(got, expected, rtol=0, atol=tol)
+    assert [tuple(b.shape[2:]) for b in streamer.buffers][1::2] == [
+        (6, 10), (3, 5), (2, 3), (1, 2)]  # each stage's second block

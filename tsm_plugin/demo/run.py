@@ -231,7 +231,7 @@ def main(argv=None):
     results = {name: run_model(name, work_dir, data_root, args.epochs,
                                args.seed, args.cfg_options)
                for name in args.models}
-    curves = plot_curves({n: r['work_dir'] for n, r in results.items()},
+    curves = plot_curves(results,
                          osp.join(work_dir, 'curves.png'))
     summary = format_table(results)
     with open(osp.join(work_dir, 'results.txt'), 'w') as f:

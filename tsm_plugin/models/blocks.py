@@ -126,3 +126,16 @@ def in_channels(module):
     conv = next((m for name, m in convs if 'se' not in name.split('.')),
                 convs[0][1] if convs else None)
     return None if conv is None else conv.in_channels
+
+
+def text_table(title, header, rows, footer):
+    """Rows of strings as aligned columns under ``title``, then ``footer``:
+    the placement tables of the shifted and TAda backbones."""
+    widths = [max(len(row[i]) for row in [header, *rows])
+              for i in range(len(header))]
+    lines = [title] if title else []
+    for row in [header, ['-' * w for w in widths], *rows]:
+        lines.append('  '.join(c.ljust(w) for c, w in zip(row, widths))
+                     .rstrip())
+    lines.append(footer)
+    return '\n'.join(lines)

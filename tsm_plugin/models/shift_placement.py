@@ -9,7 +9,7 @@ for ``'blockres'``, the whole block for ``'block'``) or from explicit names.
 """
 from ..ops import TemporalShift
 from ..ops.temporal_shift import check_shift_channels
-from .blocks import get_module, in_channels, set_module
+from .blocks import get_module, in_channels, set_module, text_table
 
 SHIFT_PLACES = ('block', 'blockres')
 
@@ -73,10 +73,5 @@ def placement_table(network, title=None):
                      if module.mode == 'bidirectional' else f'{fold} from t-1')
             rows.append((name, type(module.net).__name__, str(channels),
                          moved, str(module.num_segments)))
-    header = ('module', 'wraps', 'channels', 'channels moved', 'T')
-    widths = [max(len(r[i]) for r in rows + [header]) for i in range(5)]
-    lines = [title] if title else []
-    for row in [header, tuple('-' * w for w in widths)] + rows:
-        lines.append('  '.join(c.ljust(w) for c, w in zip(row, widths)))
-    lines.append(f'{len(rows)} shifted modules')
-    return '\n'.join(lines)
+    return text_table(title, ('module', 'wraps', 'channels', 'channels moved',
+                              'T'), rows, f'{len(rows)} shifted modules')

@@ -107,10 +107,22 @@ def main(argv=None):
         writer.release()
     if not latencies:
         sys.exit(f'error: no frame read from {source.path}')
-    mean_ms = 1e3 * sum(latencies) / len(latencies)
     print(f'{len(latencies)} frames from {source.path}: last label {label}; '
-          f'mean step {mean_ms:.1f} ms'
+          f'{step_times(latencies)}'
           + (f'; wrote {args.out}' if args.out else ''))
+
+
+def step_times(latencies):
+    """The steady-state step time apart from the first step, which pays
+    for one-off work (allocations, kernel selection) a stream does not."""
+    first_ms = 1e3 * latencies[0]
+    if len(latencies) == 1:
+        return f'one step {first_ms:.1f} ms (warm-up included)'
+    rest = sorted(latencies[1:])
+    median_ms = 1e3 * rest[len(rest) // 2]
+    mean_ms = 1e3 * sum(rest) / len(rest)
+    return (f'step {median_ms:.1f} ms median, {mean_ms:.1f} ms mean over the '
+            f'{len(rest)} steps after the first (warm-up: {first_ms:.1f} ms)')
 
 
 def open_writer(path, fps, shape):

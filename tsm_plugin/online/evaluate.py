@@ -14,6 +14,7 @@ For each video of the config's test set (``test_dataloader.dataset``):
 """
 import argparse
 import os.path as osp
+import sys
 import time
 
 import torch
@@ -116,4 +117,7 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except (FileNotFoundError, ValueError) as error:  # one line, no traceback
+        sys.exit(f'error: {error}')

@@ -113,6 +113,9 @@ class StreamingRecognizer(nn.Module):
         (config path or ``Config``, checkpoint loaded, eval mode, ``.cfg``
         attached), then stream it; ``kwargs`` go to ``__init__``."""
         from mmaction.apis import init_recognizer
+
+        from ..checkpoint_meta import check_checkpoint_config
+        check_checkpoint_config(config, checkpoint)
         recognizer = init_recognizer(config, checkpoint, device=device)
         return cls(recognizer, **kwargs)
 

@@ -16,12 +16,13 @@ from mmaction.models.backbones.mobileone_tsm import \
 from mmaction.registry import MODELS
 from mmengine.runner.checkpoint import save_checkpoint
 from mmpretrain.models import MobileOne
+from tada_backbone_checks import one_thread  # noqa: F401 (autouse)
 from torch import nn
 
 import tsm_plugin
 from tsm_plugin.ops import TemporalShift
 
-pytestmark = [pytest.mark.zoo, pytest.mark.usefixtures('one_thread')]
+pytestmark = pytest.mark.zoo
 
 T = 8
 # Small but complete: multi-branch blocks (re-parameterised), SE in stage 4.

@@ -180,3 +180,17 @@ def test_init_weights_loads_a_2d_checkpoint_by_its_own_names(tmp_path):
     assert isinstance(shifted, TemporalShift)
     torch.testing.assert_close(shifted.net.weight,
                                net.layer2[0].conv1.conv.weight, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize('config', [
+    'configs/tada/tada2d_imagenet-pretrained-r50_8xb16-1x1x8-64e_sthv2-rgb.py',
+    'configs/demo/tsm_r18_demo.py',
+])
+def test_placement_command_on_shipped_configs(config, capsys):
+    from pathlib import Path
+
+    from tsm_plugin.placement import main
+    main([str(Path(__file__).resolve().parents[3] / config)])
+    out = capsys.readouterr().out
+    assert ('16 TAdaConv2d' in out) if 'tada' in config \
+        else ('8 shifted modules' in out)

@@ -3,8 +3,9 @@ from .mobilenet_v2_tsm import MobileNetV2TSM
 from .mobileone_tsm_lazy import mobileone_tsm_class
 from .resnet_tada import ResNetTAda
 from .resnet_tsm import ResNetTSM
+from .tada_backbone import TAdaBackbone
 from .tsm_backbone import TSMBackbone
 
 # MobileOneTSM (needs mmpretrain): mobileone_tsm_class(), or tsm_plugin.MobileOneTSM
 __all__ = ['Clip2DBackbone', 'MobileNetV2TSM', 'ResNetTAda', 'ResNetTSM',
-           'TSMBackbone', 'mobileone_tsm_class']
+           'TAdaBackbone', 'TSMBackbone', 'mobileone_tsm_class']

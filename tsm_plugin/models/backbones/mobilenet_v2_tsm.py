@@ -13,6 +13,7 @@ from ...registry import MODELS
 from ..blocks import find_residual_blocks
 from ..shift_placement import insert_shifts, placement_table
 from .clip_backbone import ClipBackboneMixin
+from .resnet_args import check_pretrained2d
 
 
 @MODELS.register_module()
@@ -38,6 +39,7 @@ class MobileNetV2TSM(ClipBackboneMixin, MMActionMobileNetV2TSM):
     def __init__(self, num_segments=8, is_shift=True, shift_div=8,
                  shift_mode='bidirectional', pretrained2d=True, **kwargs):
         check_shift_args(num_segments, shift_div, shift_mode)
+        pretrained2d = check_pretrained2d(pretrained2d)
         # Read by make_temporal_shift, which MMAction2's __init__ calls.
         self.shift_mode = shift_mode
         super().__init__(num_segments=num_segments, is_shift=is_shift,

@@ -46,6 +46,17 @@ def check_bools(**flags):
             raise ValueError(f'{name} must be True or False, got {value!r}')
 
 
+def check_pretrained2d(value):
+    """``pretrained2d`` as MMAction2 reads it (by truth value): ``None``,
+    which MMAction2's own tests pass with ``pretrained=None``, means
+    ``False`` (no 2D weights to inflate). Returns the bool; anything but a
+    bool or None is refused."""
+    if value is None:
+        return False
+    check_bools(pretrained2d=value)
+    return value
+
+
 def check_resnet_args(depth, **kwargs):
     """Raise one ``ValueError`` for a bad argument of MMAction2's ``ResNet``.
 

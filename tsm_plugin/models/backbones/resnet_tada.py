@@ -5,8 +5,18 @@ carries the stride (Bottleneck: ``conv2``; BasicBlock, R18/R34: ``conv1``)
 becomes a ``TAdaConv2d`` followed by TAda2D's temporal aggregation. Module
 and parameter names of the 2D ResNet are kept, so its weights load unchanged
 and the calibration and aggregation layers are the only additions.
+
+``layout='official'`` builds TAda2D-R50 as the official code does
+(alibaba-mmai-research/TAdaConv, ``configs/pool/backbone/tada2d.yaml``:
+``Base2DStem`` and ``DOWNSAMPLING: [true] * 5``): the stem's 7x7 conv at
+stride 2 and no max-pool, and the first block of every stage strided, layer1.0
+included (its 3x3 TAdaConv and its shortcut). Same parameters and output size
+as MMAction2's layout, a different function. ``tada_init='official'`` (the
+default with that layout) initialises as the official code does, see
+``TAdaConvModule.init_official``.
 """
 import copy
+import math
 
 from mmaction.models.backbones.resnet import Bottleneck, ResNet
 from mmengine.logging import MMLogger
@@ -16,7 +26,9 @@ from torch import nn
 from ...ops.tadaconv import (TAdaConv2d, check_calibration_args,
                              check_num_segments, temporal_avg_pool)
 from ...registry import MODELS
+from ..blocks import text_table
 from .clip_backbone import ClipBackboneMixin
+from .resnet_args import check_pretrained2d
 from .resnet_tsm import resolve_torchvision_checkpoint, torchvision_to_mmaction
 
 
@@ -56,6 +68,32 @@ class TAdaConvModule(nn.Module):
             self.conv.calibration.temporal_conv2.reset_parameters()
             nn.init.ones_(self.pool_bn.weight)
 
+    def init_official(self):
+        """The official code's init of what differs from MMAction2's
+        (TAdaConv repo, ``models/utils/init_helper.py``
+        ``_init_convnet_weights``, ``models/module_zoo/ops/tadaconv.py``):
+
+        - the generator's convs (``nn.Conv3d`` there) are Kaiming-normal,
+          fan out, ReLU gain, with zero bias (here ``nn.Conv1d``, which
+          MMAction2's init leaves at PyTorch's default);
+        - the base weight is not an ``nn.Conv3d`` there, so it keeps its own
+          ``kaiming_uniform_(a=sqrt(5))``, drawn on its official shape
+          ``(1, 1, C_out, C_in // groups, kh, kw)``: fan in
+          ``C_out * C_in // groups * kh * kw``, so a bound of
+          ``1 / sqrt(weight.numel())`` (MMAction2's: Kaiming normal).
+
+        The rest (calibration 1, ``BN'`` 0, every other conv Kaiming-normal
+        fan out, norms 1 and 0) is the same in both; ``init_tada`` sets it.
+        """
+        generator = self.conv.calibration
+        for conv in (generator.global_proj, generator.temporal_conv1):
+            nn.init.kaiming_normal_(conv.weight, mode='fan_out',
+                                    nonlinearity='relu')
+            nn.init.zeros_(conv.bias)
+        weight = self.conv.weight
+        nn.init.kaiming_uniform_(weight.view(1, 1, *weight.shape),
+                                 a=math.sqrt(5))
+
     def forward(self, x):
         y = self.conv(x)
         pooled = temporal_avg_pool(y, self.num_segments, self.pool_kernel)
@@ -86,9 +124,22 @@ class ResNetTAda(ClipBackboneMixin, ResNet):
             (calibration 1, ``BN'`` 0), as TAda2D does. ``False``: random
             calibration and ``BN'`` at 1, already temporal at the start (the
             demo trains from scratch with the default). Default True.
+        layout (str): ``'mmaction'``: MMAction2's ResNet (stem conv, max-pool
+            3x3/2, layer1.0 at stride 1). ``'official'``: the official
+            TAda2D (stem conv, no max-pool, layer1.0 at stride 2: its 3x3
+            and its shortcut); bottleneck depths (50, 101, 152) only, as
+            the official code, and ``strides`` is then fixed. The shipped
+            R50 TAda2D configs use ``'official'``. Default ``'mmaction'``.
+        tada_init (str, optional): ``'mmaction'`` (MMAction2's ResNet init
+            for every Conv2d, the generator's Conv1ds at PyTorch's default)
+            or ``'official'`` (see ``TAdaConvModule.init_official``); applied
+            by ``init_weights`` before 2D weights are loaded. Default: the
+            same as ``layout``.
         **kwargs: every argument of MMAction2's ``ResNet`` (``frozen_stages``,
             ``norm_eval``, ``partial_bn``, ``with_cp``, ``out_indices``, ...).
     """
+
+    LAYOUTS = ('mmaction', 'official')
 
     def __init__(self,
                  depth,
@@ -99,8 +150,16 @@ class ResNetTAda(ClipBackboneMixin, ResNet):
                  pretrained=None,
                  pretrained2d=True,
                  identity_init=True,
+                 layout='mmaction',
+                 tada_init=None,
                  **kwargs):
         check_num_segments(num_segments)
+        tada_init = layout if tada_init is None else tada_init
+        for arg, value in (('layout', layout), ('tada_init', tada_init)):
+            if value not in self.LAYOUTS:
+                raise ValueError(f'{arg} must be one of {self.LAYOUTS}, '
+                                 f'got {value!r}')
+        pretrained2d = check_pretrained2d(pretrained2d)
         check_calibration_args(64, calibration_reduction, calibration_kernels)
         if not (isinstance(pool_kernel, int) and not isinstance(pool_kernel, bool)
                 and pool_kernel >= 1 and pool_kernel % 2):
@@ -109,7 +168,22 @@ class ResNetTAda(ClipBackboneMixin, ResNet):
         if depth not in self.arch_settings:
             raise ValueError(f'depth must be one of {sorted(self.arch_settings)}'
                              f', got {depth!r}')
+        if layout == 'official':
+            if self.arch_settings[depth][0] is not Bottleneck:
+                raise ValueError(
+                    f"layout='official' needs a bottleneck depth (50, 101, "
+                    f"152; the official code has no basic-block TAda2D), got "
+                    f"depth={depth!r}")
+            if 'strides' in kwargs:
+                raise ValueError(
+                    f"layout='official' fixes strides to (2, 2, 2, 2), got "
+                    f"strides={kwargs['strides']!r}")
+            kwargs['strides'] = (2, 2, 2, 2)
         super().__init__(depth, **kwargs)
+        if layout == 'official':
+            self.maxpool = nn.Identity()  # no parameters: names unchanged
+        self.layout = layout
+        self.tada_init = tada_init
         self.pretrained = pretrained  # loaded by init_weights, see there
         self.pretrained2d = pretrained2d
         self.identity_init = identity_init
@@ -128,6 +202,19 @@ class ResNetTAda(ClipBackboneMixin, ResNet):
                     getattr(block, name), self.num_segments,
                     self.calibration_reduction, self.calibration_kernels,
                     self.pool_kernel))
+
+    def placement_table(self):
+        """One row per TAdaConv2d: where, its kernel, channels calibrated."""
+        rows = [(name, 'x'.join(map(str, m.conv.kernel_size)),
+                 str(m.conv.in_channels),
+                 str(m.conv.in_channels // self.calibration_reduction),
+                 "BN(y) + BN'(AvgPool_t(y))")
+                for name, m in self.named_modules()
+                if isinstance(m, TAdaConvModule)]
+        return text_table(
+            f'ResNetTAda depth={self.depth}, T={self.num_segments}',
+            ('module', 'conv', 'channels calibrated', 'hidden', 'aggregation'),
+            rows, f'{len(rows)} TAdaConv2d')
 
     def init_weights(self):
         """Random init (``pretrained=None``), 2D ImageNet weights, or a checkpoint.
@@ -149,6 +236,8 @@ class ResNetTAda(ClipBackboneMixin, ResNet):
         for module in self.modules():
             if isinstance(module, TAdaConvModule):
                 module.init_tada(identity=self.identity_init)
+                if self.tada_init == 'official':
+                    module.init_official()
         if pretrained:
             self.load_2d_weights(pretrained)
 

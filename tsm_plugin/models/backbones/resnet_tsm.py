@@ -25,7 +25,8 @@ from ..blocks import find_residual_blocks
 from ..shift_placement import (SHIFT_PLACES, insert_shifts, placement_table,
                                shift_targets)
 from .clip_backbone import ClipBackboneMixin
-from .resnet_args import check_bools, check_resnet_args
+from .resnet_args import (check_bools, check_pretrained2d,
+                          check_resnet_args)
 
 # Module-name segments that wrap an original ResNet module.
 WRAPPER_SEGMENTS = ('net', 'block')
@@ -119,8 +120,9 @@ class ResNetTSM(ClipBackboneMixin, ResNet):
                  lean_shift=True,
                  **kwargs):
         check_resnet_args(depth, **kwargs)
+        pretrained2d = check_pretrained2d(pretrained2d)
         check_bools(is_shift=is_shift, temporal_pool=temporal_pool,
-                    pretrained2d=pretrained2d, lean_shift=lean_shift)
+                    lean_shift=lean_shift)
         if pretrained is not None and not isinstance(pretrained, str):
             raise ValueError('pretrained must be None or a path/URL string, '
                              f'got {pretrained!r}')
