@@ -33,14 +33,6 @@ CONFIGS = {
 }
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def config(library):
     return load(TSM_CONFIG_DIR / CONFIGS[library][0])
 

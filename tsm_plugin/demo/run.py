@@ -43,8 +43,11 @@ MODELS = {  # name: (config, how its frames meet)
     'TSM': ('tsm_r18_demo.py', 'temporal shift'),
     'TSN': ('tsn_r18_demo.py', 'never'),
     'TAda2D': ('tada_r18_demo.py', 'TAdaConv'),
+    # TSMBackbone on MMAction2's MobileNetV2 (x0.5): optional (--models)
+    'TSM-MNv2': ('tsm_mobilenetv2_demo.py', 'temporal shift'),
+    'TSN-MNv2': ('tsn_mobilenetv2_demo.py', 'never'),
 }
-DEFAULT_MODELS = list(MODELS)
+DEFAULT_MODELS = ['TSM', 'TSN', 'TAda2D']
 
 
 def mmaction_tool(name):
@@ -129,10 +132,13 @@ def read_test_metrics(work_dir):
 def format_table(results):
     """``results``: ``{name: dict(frames_meet, best_epoch, val_top1,
     test_top1)}``."""
-    lines = ['model   frames meet by  best epoch  val top-1  test top-1',
-             '------  --------------  ----------  ---------  ----------']
+    width = max([6] + [len(name) for name in results])
+    lines = [f'{"model":<{width}}  frames meet by  best epoch  val top-1  '
+             'test top-1',
+             f'{"-" * width}  --------------  ----------  ---------  '
+             '----------']
     for name, r in results.items():
-        lines.append(f'{name:<6}  {r["frames_meet"]:<14}  '
+        lines.append(f'{name:<{width}}  {r["frames_meet"]:<14}  '
                      f'{r["best_epoch"]:>10}  {100 * r["val_top1"]:>8.1f}%  '
                      f'{100 * r["test_top1"]:>9.1f}%')
     lines.append('(chance: 50.0%; the two classes hold the same frames in '

@@ -16,6 +16,7 @@ from mmaction.models.backbones.mobileone_tsm import \
 from mmaction.registry import MODELS
 from mmengine.runner.checkpoint import save_checkpoint
 from mmpretrain.models import MobileOne
+from tada_backbone_checks import one_thread  # noqa: F401 (autouse)
 from torch import nn
 
 import tsm_plugin
@@ -29,15 +30,6 @@ TINY_ARCH = dict(num_blocks=[1, 2, 1, 1], width_factor=[0.5, 0.5, 0.5, 0.5],
                  num_conv_branches=[2, 2, 2, 2], num_se_blocks=[0, 0, 0, 1])
 SIDE = 32
 TOL = 1e-9  # of the output's scale, float64
-
-
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    """Tiny forwards: on the busy 2-core machine a second thread mostly waits."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def build(**kwargs):
