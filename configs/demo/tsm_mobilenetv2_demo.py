@@ -4,7 +4,7 @@
 # on the demo data. Core install only. The TAda2D demo's 32 px crops and 8
 # epochs (a 56 px iteration took 3-4x as long on the shared 2-core machine).
 # See _base_demo.py, tada_r18_demo.py and tsn_mobilenetv2_demo.py (the same
-# network without the shift); figures in docs/backbones_demo.md.
+# network without the shift); figures in docs/backbones.md.
 _base_ = ['./tada_r18_demo.py']
 
 model = dict(

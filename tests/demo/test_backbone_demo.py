@@ -1,6 +1,6 @@
 """The demo's optional TSMBackbone models (``--models TSM-MNv2 TSN-MNv2``):
 MMAction2's MobileNetV2 (x0.5) with and without the shift, in the core
-install. Their training figures: docs/backbones_demo.md."""
+install. Their training figures: docs/backbones.md."""
 import os.path as osp
 
 import torch
