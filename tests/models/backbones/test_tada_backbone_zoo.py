@@ -77,7 +77,8 @@ def test_mmpretrain_checkpoint_names_load_through_init_weights(tmp_path):
     starts as the 2D network."""
     from mmpretrain.registry import MODELS as PRETRAIN
     source = PRETRAIN.build(dict(type='ConvNeXt', arch='atto',
-                                 gap_before_final_norm=False))
+                                 gap_before_final_norm=False,
+                                 _scope_='mmpretrain'))
     with torch.no_grad():
         for p in source.parameters():
             p.add_(torch.randn_like(p) * 0.05)

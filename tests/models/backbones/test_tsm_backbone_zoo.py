@@ -149,7 +149,9 @@ def test_timm_pretrained_file_loads_with_its_names(tmp_path):
 
 def test_mmpretrain_init_cfg_checkpoint_loads_under_the_shifts(tmp_path):
     from mmpretrain.registry import MODELS as PRETRAIN
-    source = PRETRAIN.build(dict(type='MobileNetV3', arch='small'))
+    # its own scope: an earlier test may leave MMAction2's as the default
+    source = PRETRAIN.build(dict(type='MobileNetV3', arch='small',
+                                 _scope_='mmpretrain'))
     path = tmp_path / 'mbv3.pth'
     torch.save({'state_dict': source.state_dict()}, path)
     backbone = MODELS.build(dict(
