@@ -22,8 +22,8 @@ from ... import ops
 from ...ops.temporal_shift import check_shift_args
 from ...registry import MODELS
 from ..blocks import find_residual_blocks
-from ..shift_placement import (SHIFT_PLACES, insert_shifts, placement_table,
-                               shift_targets)
+from ..shift_placement import (check_shift_place, insert_shifts,
+                               placement_table, shift_targets)
 from .clip_backbone import ClipBackboneMixin
 from .resnet_args import (check_bools, check_pretrained2d,
                           check_resnet_args)
@@ -126,9 +126,7 @@ class ResNetTSM(ClipBackboneMixin, ResNet):
         if pretrained is not None and not isinstance(pretrained, str):
             raise ValueError('pretrained must be None or a path/URL string, '
                              f'got {pretrained!r}')
-        if shift_place not in SHIFT_PLACES:
-            raise ValueError(
-                f'shift_place must be one of {SHIFT_PLACES}, got {shift_place!r}')
+        check_shift_place(shift_place)
         check_shift_args(num_segments, shift_div, shift_mode)
         if temporal_pool and (num_segments < 2 or num_segments % 2):
             raise ValueError('temporal_pool halves the frames: it needs an even '
