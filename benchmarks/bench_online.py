@@ -25,10 +25,9 @@ import os
 import statistics
 import time
 
-os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # before torch starts OpenMP
 import torch  # noqa: E402
 from bench_shift import (check_rounds, cpu_name, interleaved,  # noqa: E402
-                         paired_ratio, write_results)
+                         paired_ratio, threads_note, write_results)
 from mmaction.models.backbones.mobilenet_v2 import MobileNetV2  # noqa: E402
 from mmaction.models.backbones.resnet import ResNet  # noqa: E402
 from mmaction.registry import MODELS  # noqa: E402
@@ -121,8 +120,8 @@ def main(argv=None):
     load = os.getloadavg()[0]
     start = time.time()
     lines = [
-        f'Per new frame, {args.size}x{args.size}, T={T}, {args.threads} '
-        f'threads, {args.rounds} interleaved rounds; {cpu_name()}; load '
+        f'Per new frame, {args.size}x{args.size}, T={T}, '
+        f'{threads_note(args.threads)}, {args.rounds} interleaved rounds; {cpu_name()}; load '
         f'average {load:.1f} at the start.', '',
         f'| backbone | streams | 2D frame (ms) | {" | ".join(RATIOS)} '
         '| control min-max |', '|---|---|---|' + '---|' * len(RATIOS) + '---|']

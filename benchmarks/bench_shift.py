@@ -29,8 +29,11 @@ core).
     python benchmarks/bench_shift.py --quick --out /tmp/bench   # a few minutes
 
 Writes ``bench_shift.md`` and ``bench_shift.csv`` under ``--out``. OpenMP
-threads wait passively (``OMP_WAIT_POLICY=PASSIVE`` unless set): on a shared
-machine spinning threads fight the other processes for the cores.
+waits as the environment says (``threads_note``): unset, as users run,
+threads spin a while before they sleep. On a shared, loaded machine
+``OMP_WAIT_POLICY=PASSIVE`` keeps spinning threads from fighting the other
+processes for the cores, but each wake-up then costs some 50 us, which
+weighs on small ops (TAdaConv's calibration took 2.7x as long).
 """
 import argparse
 import csv
@@ -42,7 +45,6 @@ import statistics
 import sys
 import time
 
-os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # before torch starts OpenMP
 import torch  # noqa: E402
 
 import tsm_plugin  # noqa: F401,E402  (repairs the stack for mmaction.models)
@@ -197,6 +199,12 @@ def op_costs(inputs, rounds):
             'shift op CPU': ratios(cpu, 'x.clone()')}
 
 
+def threads_note(threads):
+    """How many threads, and how OpenMP's idle threads wait."""
+    policy = os.environ.get('OMP_WAIT_POLICY', 'unset: spin, then sleep')
+    return f'{threads} threads (OMP_WAIT_POLICY {policy})'
+
+
 def cpu_name():
     try:
         with open('/proc/cpuinfo') as f:
@@ -270,8 +278,7 @@ def main(argv=None):
     emit()
     emit(f'ResNet-50 backbone, blockres, shift_div=8, bidirectional, '
          f'{SEGMENTS} segments, one clip, float32, CPU; torch '
-         f'{torch.__version__}, {cpu_name()}, {args.threads} threads '
-         f'(OMP_WAIT_POLICY={os.environ["OMP_WAIT_POLICY"]}), '
+         f'{torch.__version__}, {cpu_name()}, {threads_note(args.threads)}, '
          f'{os.cpu_count()} CPUs, load average {load:.1f} at the start. '
          f'{args.rounds} inference / {args.train_rounds} train / '
          f'{args.op_rounds} op rounds per size. Ratios to TSN (the same net, '

@@ -36,7 +36,6 @@ import statistics
 import sys
 import time
 
-os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # see bench_shift.py
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from mmengine.analysis import FlopAnalyzer  # noqa: E402
@@ -44,8 +43,8 @@ from mmengine.logging import MMLogger  # noqa: E402
 
 import tsm_plugin  # noqa: F401,E402  (repairs the stack for mmaction.models)
 from bench_shift import (check_rounds, cpu_name, inference,  # noqa: E402
-                         interleaved, paired_ratio, spread, train_step,
-                         write_results)
+                         interleaved, paired_ratio, spread, threads_note,
+                         train_step, write_results)
 from tsm_plugin.models.backbones.resnet_tada import ResNetTAda  # noqa: E402
 from tsm_plugin.models.backbones.resnet_tsm import ResNetTSM  # noqa: E402
 from tsm_plugin.ops import TAdaConv2d, tadaconv  # noqa: E402
@@ -55,12 +54,15 @@ TSN, TSN_AGAIN, TSM, TADA = 'TSN', 'TSN, a second copy', 'TSM', 'TAda2D'
 TADA_PLAIN = 'TAda2D, without the eager kernels'
 CONV, FAST, OFFICIAL = ('2D conv (TSN)', 'TAdaConv2d (plugin)',
                         'official: per-frame weights, grouped conv')
+FAST_PLAIN = 'TAdaConv2d (plugin), calibration by its plain ops (nn.Conv1d)'
 
 
 @contextlib.contextmanager
 def plain_ops():
-    """Run TAda2D's temporal pool with its plain ops (out-of-place sums), all
-    else unchanged: the gain of its eager kernel (``avg_pool_by_sums.py``)."""
+    """Run TAda2D's temporal pool and calibration generator with their plain
+    ops (out-of-place sums, ``nn.Conv1d``), all else unchanged: the gain of
+    their eager kernels (``avg_pool_by_sums.py``,
+    ``calibration_by_linear.py``)."""
     wanted = tadaconv.eager_kernels_wanted
     tadaconv.eager_kernels_wanted = lambda: False
     try:
@@ -111,11 +113,12 @@ def tada_inputs(model, x):
 
 
 def op_variants():
-    """The three ways to run the convs: ``{name: fn(conv, x) -> y}``."""
+    """The ways to run the convs: ``{name: fn(conv, x) -> y}``."""
     return {
         CONV: lambda conv, t: F.conv2d(t, conv.weight, None, conv.stride,
                                        conv.padding, conv.dilation),
         FAST: lambda conv, t: conv(t),
+        FAST_PLAIN: with_plain_ops(lambda conv, t: conv(t)),
         OFFICIAL: lambda conv, t: official_tadaconv2d(
             t, conv.calibration(t), conv),
     }
@@ -234,8 +237,8 @@ def main(argv=None):
     emit('# TAda2D cost: TSN vs TSM vs TAda2D (tsm_plugin)')
     emit()
     emit(f'ResNet-50 backbones, {t} segments, one clip at {size}x{size}, '
-         f'float32; torch {torch.__version__}, {cpu_name()}, {args.threads} '
-         f'threads, {os.cpu_count()} CPUs, load average {load_before[0]:.1f} '
+         f'float32; torch {torch.__version__}, {cpu_name()}, '
+         f'{threads_note(args.threads)}, {os.cpu_count()} CPUs, load average {load_before[0]:.1f} '
          'at start. Ratios to TSN, in one process; timings: the variants take '
          'turns in rounds, time = median over rounds, ratio = median of the '
          'within-round ratios. FLOPs: mmengine FlopAnalyzer (multiply-adds; '

@@ -11,8 +11,9 @@ on ``x`` (what TSN runs), wall-clock and the process's CPU time:
 - ``multiply + conv``: ``conv(x * a)`` with a fixed calibration ``a``;
 - ``calibration + multiply + conv``: all of TAdaConv2d's work, no autograd
   Function;
-- ``calibration alone``: the generator;
-- ``TAdaConv2d``: the module.
+- ``calibration alone``: the generator (its eager kernel,
+  ``ops/calibration_by_linear.py``), and with its plain ops (``nn.Conv1d``);
+- ``TAdaConv2d``: the module, and with its plain ops.
 
 ``--profile`` also prints torch.profiler's table of the module's ops.
 
@@ -23,14 +24,13 @@ import os
 import statistics
 import time
 
-os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # see bench_shift.py
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 import tsm_plugin  # noqa: F401,E402
 from bench_shift import (check_rounds, cpu_name, interleaved,  # noqa: E402
-                         paired_ratio, write_results)
-from bench_tada import tada_inputs  # noqa: E402
+                         paired_ratio, threads_note, write_results)
+from bench_tada import tada_inputs, with_plain_ops  # noqa: E402
 from tsm_plugin.models.backbones.resnet_tada import ResNetTAda  # noqa: E402
 
 
@@ -55,7 +55,10 @@ def variants(pairs):
         'calibration + multiply + conv': lambda i, tada, t: conv(
             tada, t * tada.calibration(t)[:, :, None, None]),
         'calibration alone': lambda i, tada, t: tada.calibration(t),
+        'calibration alone, plain ops (nn.Conv1d)':
+            with_plain_ops(lambda i, tada, t: tada.calibration(t)),
         'TAdaConv2d': lambda i, tada, t: tada(t),
+        'TAdaConv2d, plain ops': with_plain_ops(lambda i, tada, t: tada(t)),
     }
 
 
@@ -95,7 +98,8 @@ def main(argv=None):
     lines = [
         f'{len(pairs)} TAdaConv2d of TAda2D-R50 at {args.size} px, '
         f'{"forward + backward" if args.train else "inference"}, '
-        f'{args.threads} threads, {args.rounds} rounds; {cpu_name()}; load '
+        f'{threads_note(args.threads)}, {args.rounds} rounds; {cpu_name()}; '
+        f'load '
         f'average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the '
         f'end ({time.time() - start:.0f} s).', '',
         '| variant | wall (ms) | ratio | CPU (ms) | ratio |',

@@ -16,7 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .aggregation_by_affine import aggregation_by_affine, fusable
 from .avg_pool_by_sums import avg_pool_by_sums
+from .calibration_by_linear import calibration_by_linear
 
 
 def _is_int(value, minimum):
@@ -93,6 +95,8 @@ class CalibrationGenerator(nn.Module):
         nn.init.zeros_(self.temporal_conv2.weight)
 
     def forward(self, x):
+        if eager_kernels_wanted():
+            return calibration_by_linear(self, x)
         nt, c = x.shape[:2]
         t = self.num_segments
         frames = x.mean((2, 3)).view(nt // t, t, c).transpose(1, 2)  # N, C, T
@@ -109,9 +113,10 @@ def plain_ops_wanted():
 
 
 def eager_kernels_wanted():
-    """Eager mode: the temporal pool takes its eager kernel
-    (``avg_pool_by_sums.py``). A switch of its own, so that benchmarks can
-    time the plain ops with all else equal."""
+    """Eager mode: the temporal pool and the calibration generator take
+    their eager kernels (``avg_pool_by_sums.py``,
+    ``calibration_by_linear.py``). A switch of its own, so that benchmarks
+    and tests can run the plain ops with all else equal."""
     return not plain_ops_wanted()
 
 
@@ -202,8 +207,9 @@ class TAdaConv2d(nn.Conv2d):
         check_clip_input(x, self.num_segments)
         calibration = self.calibration(x)
         # conv(x_t, a_t * W) == conv(a_t * x_t, W): scale the input channels.
-        if self.padding_mode != 'zeros' or isinstance(self.padding, str) \
-                or plain_ops_wanted():
+        # Without autograd the Function (kept memory) only adds overhead.
+        if not torch.is_grad_enabled() or self.padding_mode != 'zeros' \
+                or isinstance(self.padding, str) or plain_ops_wanted():
             return super().forward(x * calibration[:, :, None, None])
         return CalibratedConv2d.apply(x, calibration, self.weight, self.bias,
                                       self.stride, self.padding,
@@ -233,3 +239,16 @@ def temporal_avg_pool(x, num_segments, kernel_size=3):
     for offset in range(1, kernel_size):
         total = total + padded[:, offset:offset + t]
     return (total / kernel_size).view_as(x)
+
+
+def tada_aggregation(y, norm, pool_norm, num_segments, pool_kernel=3):
+    """TAda2D's aggregation before its activation: ``norm(y) +
+    pool_norm(temporal_avg_pool(y))``. In eager inference with two plain
+    eval-mode BatchNorms, the same sum in three passes
+    (``aggregation_by_affine.py``)."""
+    if not torch.is_grad_enabled() and eager_kernels_wanted() \
+            and fusable(norm) and fusable(pool_norm):
+        return aggregation_by_affine(y, norm, pool_norm, num_segments,
+                                     pool_kernel)
+    pooled = temporal_avg_pool(y, num_segments, pool_kernel)
+    return norm(y) + pool_norm(pooled)

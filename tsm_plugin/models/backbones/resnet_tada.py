@@ -24,7 +24,7 @@ from mmengine.runner.checkpoint import _load_checkpoint
 from torch import nn
 
 from ...ops.tadaconv import (TAdaConv2d, check_calibration_args,
-                             check_num_segments, temporal_avg_pool)
+                             check_num_segments, tada_aggregation)
 from ...registry import MODELS
 from ..blocks import text_table
 from .clip_backbone import ClipBackboneMixin
@@ -95,9 +95,9 @@ class TAdaConvModule(nn.Module):
                                  a=math.sqrt(5))
 
     def forward(self, x):
-        y = self.conv(x)
-        pooled = temporal_avg_pool(y, self.num_segments, self.pool_kernel)
-        return self.activate(self.bn(y) + self.pool_bn(pooled))
+        return self.activate(tada_aggregation(
+            self.conv(x), self.bn, self.pool_bn, self.num_segments,
+            self.pool_kernel))
 
 
 @MODELS.register_module()

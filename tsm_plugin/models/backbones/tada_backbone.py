@@ -24,7 +24,7 @@ import copy
 from torch import nn
 
 from ...ops.tadaconv import (TAdaConv2d, check_calibration_args,
-                             temporal_avg_pool)
+                             tada_aggregation, temporal_avg_pool)
 from ...registry import MODELS
 from ..blocks import (find_residual_blocks, get_module, match_modules,
                       set_module, text_table)
@@ -125,6 +125,9 @@ class TemporalAggregation(nn.Module):
             nn.init.zeros_(self.pool_norm.bias)
 
     def forward(self, y, *args, **kwargs):
+        if not (self.norm_act or args or kwargs):
+            return tada_aggregation(y, self.net, self.pool_norm,
+                                    self.num_segments, self.pool_kernel)
         pooled = temporal_avg_pool(y, self.num_segments, self.pool_kernel)
         pooled = self.pool_norm(pooled, *args, **kwargs)
         if self.norm_act:
