@@ -54,15 +54,14 @@ TSN, TSN_AGAIN, TSM, TADA = 'TSN', 'TSN, a second copy', 'TSM', 'TAda2D'
 TADA_PLAIN = 'TAda2D, without the eager kernels'
 CONV, FAST, OFFICIAL = ('2D conv (TSN)', 'TAdaConv2d (plugin)',
                         'official: per-frame weights, grouped conv')
-FAST_PLAIN = 'TAdaConv2d (plugin), calibration by its plain ops (nn.Conv1d)'
 
 
 @contextlib.contextmanager
 def plain_ops():
-    """Run TAda2D's temporal pool and calibration generator with their plain
-    ops (out-of-place sums, ``nn.Conv1d``), all else unchanged: the gain of
-    their eager kernels (``avg_pool_by_sums.py``,
-    ``calibration_by_linear.py``)."""
+    """Run TAda2D's temporal pool and aggregation with their plain ops
+    (out-of-place sums; BN, pool, BN' and the sum as separate ops), all else
+    unchanged: the gain of their eager kernels (``avg_pool_by_sums.py``,
+    ``aggregation_by_affine.py``)."""
     wanted = tadaconv.eager_kernels_wanted
     tadaconv.eager_kernels_wanted = lambda: False
     try:
@@ -118,7 +117,6 @@ def op_variants():
         CONV: lambda conv, t: F.conv2d(t, conv.weight, None, conv.stride,
                                        conv.padding, conv.dilation),
         FAST: lambda conv, t: conv(t),
-        FAST_PLAIN: with_plain_ops(lambda conv, t: conv(t)),
         OFFICIAL: lambda conv, t: official_tadaconv2d(
             t, conv.calibration(t), conv),
     }

@@ -11,9 +11,8 @@ on ``x`` (what TSN runs), wall-clock and the process's CPU time:
 - ``multiply + conv``: ``conv(x * a)`` with a fixed calibration ``a``;
 - ``calibration + multiply + conv``: all of TAdaConv2d's work, no autograd
   Function;
-- ``calibration alone``: the generator (its eager kernel,
-  ``ops/calibration_by_linear.py``), and with its plain ops (``nn.Conv1d``);
-- ``TAdaConv2d``: the module, and with its plain ops.
+- ``calibration alone``: the generator;
+- ``TAdaConv2d``: the module.
 
 ``--profile`` also prints torch.profiler's table of the module's ops.
 
@@ -30,7 +29,7 @@ import torch.nn.functional as F  # noqa: E402
 import tsm_plugin  # noqa: F401,E402
 from bench_shift import (check_rounds, cpu_name, interleaved,  # noqa: E402
                          paired_ratio, threads_note, write_results)
-from bench_tada import tada_inputs, with_plain_ops  # noqa: E402
+from bench_tada import tada_inputs  # noqa: E402
 from tsm_plugin.models.backbones.resnet_tada import ResNetTAda  # noqa: E402
 
 
@@ -55,10 +54,7 @@ def variants(pairs):
         'calibration + multiply + conv': lambda i, tada, t: conv(
             tada, t * tada.calibration(t)[:, :, None, None]),
         'calibration alone': lambda i, tada, t: tada.calibration(t),
-        'calibration alone, plain ops (nn.Conv1d)':
-            with_plain_ops(lambda i, tada, t: tada.calibration(t)),
         'TAdaConv2d': lambda i, tada, t: tada(t),
-        'TAdaConv2d, plain ops': with_plain_ops(lambda i, tada, t: tada(t)),
     }
 
 

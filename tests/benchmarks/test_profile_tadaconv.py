@@ -15,8 +15,7 @@ def test_tiny_run_writes_a_row_per_variant(tmp_path):
     assert [r[0].strip() for r in rows] == [
         'conv', 'conv, control', 'conv on a pre-made scaled input',
         'multiply + conv', 'calibration + multiply + conv',
-        'calibration alone', 'calibration alone, plain ops (nn.Conv1d)',
-        'TAdaConv2d', 'TAdaConv2d, plain ops']
+        'calibration alone', 'TAdaConv2d']
     assert all(float(r[1]) > 0 and float(r[3]) > 0 for r in rows)
 
 

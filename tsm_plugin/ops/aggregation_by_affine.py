@@ -23,13 +23,12 @@ from torch import nn
 _BN_FORWARDS = {nn.BatchNorm2d.forward, nn.SyncBatchNorm.forward}
 
 
-def fusable(norm, forward_checked=True):
-    """``norm`` is an eval-mode BatchNorm with running statistics and no
-    hooks (``forward_checked=False``: its own forward is not called, only
-    its BN arithmetic, so any ``_BatchNorm`` subclass will do)."""
+def fusable(norm):
+    """``norm`` is a plain BatchNorm in eval mode, with running statistics
+    and no hooks (which the kernel would skip)."""
     return (isinstance(norm, nn.modules.batchnorm._BatchNorm)
+            and type(norm).forward in _BN_FORWARDS
             and not norm.training and norm.running_mean is not None
-            and (not forward_checked or type(norm).forward in _BN_FORWARDS)
             and not (norm._forward_hooks or norm._forward_pre_hooks))
 
 

@@ -18,7 +18,6 @@ from torch import nn
 
 from .aggregation_by_affine import aggregation_by_affine, fusable
 from .avg_pool_by_sums import avg_pool_by_sums
-from .calibration_by_linear import calibration_by_linear
 
 
 def _is_int(value, minimum):
@@ -95,8 +94,6 @@ class CalibrationGenerator(nn.Module):
         nn.init.zeros_(self.temporal_conv2.weight)
 
     def forward(self, x):
-        if eager_kernels_wanted():
-            return calibration_by_linear(self, x)
         nt, c = x.shape[:2]
         t = self.num_segments
         frames = x.mean((2, 3)).view(nt // t, t, c).transpose(1, 2)  # N, C, T
@@ -113,10 +110,10 @@ def plain_ops_wanted():
 
 
 def eager_kernels_wanted():
-    """Eager mode: the temporal pool and the calibration generator take
-    their eager kernels (``avg_pool_by_sums.py``,
-    ``calibration_by_linear.py``). A switch of its own, so that benchmarks
-    and tests can run the plain ops with all else equal."""
+    """Eager mode: TAda2D's temporal pool and aggregation take their eager
+    kernels (``avg_pool_by_sums.py``, ``aggregation_by_affine.py``). A
+    switch of its own, so that benchmarks and tests can run the plain ops
+    with all else equal."""
     return not plain_ops_wanted()
 
 
@@ -207,9 +204,8 @@ class TAdaConv2d(nn.Conv2d):
         check_clip_input(x, self.num_segments)
         calibration = self.calibration(x)
         # conv(x_t, a_t * W) == conv(a_t * x_t, W): scale the input channels.
-        # Without autograd the Function (kept memory) only adds overhead.
-        if not torch.is_grad_enabled() or self.padding_mode != 'zeros' \
-                or isinstance(self.padding, str) or plain_ops_wanted():
+        if self.padding_mode != 'zeros' or isinstance(self.padding, str) \
+                or plain_ops_wanted():
             return super().forward(x * calibration[:, :, None, None])
         return CalibratedConv2d.apply(x, calibration, self.weight, self.bias,
                                       self.stride, self.padding,
