@@ -160,23 +160,20 @@ class TAdaConv2d(nn.Conv2d):
     whose first dimension is not a multiple of ``num_segments`` raises
     ``ValueError``.
 
-    Where its time goes beyond the conv (profiled on TAda2D-R50's 16
-    TAdaConv2d on their inputs, 8 frames, 2 threads, AMD EPYC; torch.profiler
-    and interleaved per-op CPU times, ``docs/performance.md``): the conv on
-    the freshly allocated scaled input costs what it costs on ``x`` (same
-    NCHW layout; 0.985-1.013 of it, control 0.988-1.012); the multiply
-    1-5% of the conv; the autograd Function nothing measurable. The rest is
-    the calibration generator: 12.5% of the conv at 112 px, 4.6% at 224,
-    about 0.5 ms a layer whatever the size: some 20 tiny ops, their 1D convs
-    (70% of it) in PyTorch's slow reference kernel
-    (``aten::_slow_conv2d_forward``: oneDNN declines inputs under 20480
-    elements), the spatial mean 1% of the conv. Tiny ops gain nothing from
-    a second thread while the conv halves, so the wall-clock ratio is about
-    twice the CPU-time one at 112 px. The 1D convs as matrix products
-    (``F.linear`` on unfolded frames) cut the generator's CPU time by a third
-    on one thread, but on two they were slower, not faster (the op 1.245 of
-    the conv against 1.179 with ``nn.Conv1d``, 112 px, 11 rounds, control
-    1.027): not kept.
+    Where its time goes beyond the conv (TAda2D-R50's 16 TAdaConv2d on their
+    inputs, 8 frames, 2 threads, AMD EPYC, idle machine;
+    ``benchmarks/profile_tadaconv.py``, ``docs/performance.md``): the conv on
+    the freshly allocated scaled input costs what it costs on ``x``; the
+    multiply 2-6% of the conv; the autograd Function nothing measurable. The
+    rest is the calibration generator, 0.3-0.4 ms a layer whatever the image
+    size: 13% of the conv at 112 px, 5% at 224. That is a fixed cost of some
+    20 ops on a few thousand elements each, run right after a conv has
+    flushed the caches, plus a read of the generator's weights (2.5 C^2
+    floats, 28% of the 3x3 conv's). Its 1D convs as matrix products on
+    time-major descriptors were 1.4x faster in a loop of generators alone,
+    but between the convs no faster (0.137 against 0.131 of the conv): not
+    kept. With ``OMP_WAIT_POLICY=PASSIVE`` each wake-up of a sleeping
+    OpenMP thread costs some 50 us and the generator takes 2.7x as long.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1,

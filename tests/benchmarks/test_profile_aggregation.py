@@ -1,0 +1,24 @@
+"""The aggregation profile keeps working: a tiny run writes a row per variant
+(timings themselves are not asserted)."""
+from bench_runner import run_bench
+
+SCRIPT = 'profile_aggregation.py'
+
+
+def test_tiny_run_writes_a_row_per_variant(tmp_path):
+    result = run_bench(SCRIPT, tmp_path, '--size', '32', '--rounds', '2')
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [line.split('|')[1:-1] for line in
+            (tmp_path / 'profile_aggregation.md').read_text().splitlines()
+            if line.startswith('| ') and not line.startswith('| variant')]
+    assert [r[0].strip() for r in rows] == [
+        'BN + ReLU (TSN)', 'BN + ReLU, control',
+        'aggregation, eager (three affine passes)', 'aggregation, plain ops']
+    assert all(float(r[1]) > 0 for r in rows)
+    assert '16 aggregations' in result.stdout
+
+
+def test_too_few_rounds_is_refused(tmp_path):
+    result = run_bench(SCRIPT, tmp_path, '--rounds', '1')
+    assert result.returncode == 2
+    assert '--rounds must be >= 2, got 1' in result.stderr
