@@ -37,13 +37,30 @@ def convert(source, in_path, out_path, **options):
     return module.convert(in_path, out_path, source=source, **options)
 
 
+def numpy_data_globals():
+    """The numpy types a checkpoint may hold as plain data (a ``best_prec1``
+    saved as a numpy scalar, an array in the training state), each under
+    the name numpy 2 and numpy 1 pickles give it. Allow-listed exactly:
+    ``torch.load(weights_only=True)`` refuses everything else."""
+    import numpy as np
+    scalar = np._core.multiarray.scalar
+    reconstruct = np._core.multiarray._reconstruct
+    allowed = [np.ndarray, np.dtype, scalar, reconstruct,
+               (scalar, 'numpy.core.multiarray.scalar'),
+               (reconstruct, 'numpy.core.multiarray._reconstruct')]
+    allowed += [getattr(np.dtypes, name) for name in dir(np.dtypes)
+                if name.endswith('DType')]
+    return allowed
+
+
 def load_source_file(path, what):
     """The object saved in ``path``; ``what`` names the expected kind in the
     error (e.g. "an original TSM checkpoint (.pth.tar)")."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'{path}: no such file (expected {what})')
-    try:  # tensors, dicts, numbers and strings: no code runs
-        return torch.load(path, map_location='cpu', weights_only=True)
+    try:  # tensors, containers, numbers, strings, numpy data: no code runs
+        with torch.serialization.safe_globals(numpy_data_globals()):
+            return torch.load(path, map_location='cpu', weights_only=True)
     except Exception as error:
         raise ConversionError(
             f'{path} cannot be read as {what}: {type(error).__name__}: '
