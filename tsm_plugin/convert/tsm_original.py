@@ -1,4 +1,5 @@
-"""The original TSM repository's checkpoints (mit-han-lab/temporal-shift-module).
+"""The original TSM repository's checkpoints
+(mit-han-lab/temporal-shift-module).
 
 Two sources:
 
@@ -104,7 +105,7 @@ def convert(in_path, out_path, *, source, num_segments=None, dataset=None,
     return out_path
 
 
-# --- reading the file ---------------------------------------------------------
+# --- reading the file --------------------------------------------------------
 
 def source_state_dict(loaded, path, what):
     """The tensors of the file, without DataParallel's ``module.``."""
@@ -143,7 +144,7 @@ def parse_file_name(path):
                 dense='dense' in rest, non_local='nl' in rest)
 
 
-# --- what the checkpoint holds --------------------------------------------------
+# --- what the checkpoint holds -----------------------------------------------
 
 def head_keys(state, path):
     """``(weight key, bias key)`` of the classifier."""
@@ -331,7 +332,7 @@ def residual_blocks():
     return blocks
 
 
-# --- the config -------------------------------------------------------------------
+# --- the config --------------------------------------------------------------
 
 def config_name(spec):
     """The name of the config of ``configs/tsm_original/`` for ``spec``."""
@@ -353,8 +354,10 @@ def family_name(spec):
     if spec['arch'] == 'mobilenetv2':
         return 'tsm-original_mobilenetv2_dense-1x1x8_kinetics400-rgb.py'
     dataset = spec['dataset']
-    if spec['dense'] or dataset == 'jester':
+    if spec['dense']:
         dataset = 'kinetics400'
+    elif dataset == 'jester':  # no flips (left/right gestures): as SSV1's
+        dataset = 'sthv1'
     kind = 'tsm-original' if spec['is_shift'] or dataset != 'kinetics400' \
         else 'tsn-original'
     dense = 'dense-' if spec['dense'] else ''
@@ -467,7 +470,7 @@ def describe(spec):
     return ', '.join(parts)
 
 
-# --- the tensors --------------------------------------------------------------------
+# --- the tensors -------------------------------------------------------------
 
 def torchvision_resnet_to_mmaction(key):
     from ..models.backbones.resnet_tsm import torchvision_to_mmaction
@@ -558,8 +561,9 @@ def map_non_local(stage_block, tensors, put, mapped, own):
                 put(dst + new + name[len(old):], key)
                 break
         else:
-            raise ConversionError(f'{tensors.path}: {key!r} is not part of the '
-                                  "original non-local block's g, theta, phi, W")
+            raise ConversionError(
+                f'{tensors.path}: {key!r} is not part of the original '
+                "non-local block's g, theta, phi, W")
     bias = tensors[src + 'W.0.bias']
     mean_key = own.get(dst + 'conv_out.bn.running_mean')
     if mean_key is None or mean_key not in mapped:
