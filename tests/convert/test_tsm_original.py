@@ -54,10 +54,11 @@ def relative_gap(a, b):
     return ((a - b).abs().max() / b.abs().max()).item()
 
 
-def reference_r50(tmp_path, name, num_classes=400, **options):
-    """A random original TSN/TSM ResNet-50 (BatchNorm statistics of one
-    clip), saved as main.py saves it under ``name``."""
-    base = make_tsm_resnet((3, 4, 6, 3), T, **options)
+def reference_r50(tmp_path, name, num_classes=400, layers=(3, 4, 6, 3),
+                  **options):
+    """A random original TSN/TSM ResNet-50 (or ``layers``; BatchNorm
+    statistics of one clip), saved as main.py saves it under ``name``."""
+    base = make_tsm_resnet(layers, T, **options)
     frames = T // 2 if options.get('temporal_pool') else T
     net = randomise(TSN(base, num_classes, 2048, frames), (clips(1, seed=0),))
     return net, save_pth_tar(net, tmp_path / name, 'resnet50')
@@ -112,13 +113,20 @@ def test_r50_non_local_config_and_checkpoint_check(non_local_r50):
         check_checkpoint_config(other, out)
 
 
-@pytest.mark.parametrize('variant', ['block-tpool', 'tsn', 'mobilenetv2'])
+@pytest.mark.parametrize('variant',
+                         ['block-tpool', 'tsn', 'mobilenetv2', 'r101-sthv2'])
 def test_variants_compute_what_the_original_computes(variant, tmp_path):
     """Shift around whole blocks + temporal pool (no config of the repository
     has it: the config used is written beside the checkpoint), the TSN
     baseline (no shift; scored on 8 frames though trained on 5), TSM
-    MobileNetV2 (dense, Kinetics-400)."""
-    if variant == 'mobilenetv2':
+    MobileNetV2 (dense, Kinetics-400), TSM R101 on SSV2 (every other block
+    shifted)."""
+    if variant == 'r101-sthv2':
+        net, path = reference_r50(
+            tmp_path, 'TSM_somethingv2_RGB_resnet101_shift8_blockres_avg_'
+            'segment8_e45.pth', num_classes=174, layers=(3, 4, 23, 3))
+        config = 'tsm-original_r101_1x1x8_sthv2-rgb.py'
+    elif variant == 'mobilenetv2':
         name = ('TSM_kinetics_RGB_mobilenetv2_shift8_blockres_avg_segment8_'
                 'e100_dense.pth')
         net = randomise(TSN(make_tsm_mobilenet_v2(400, T), 400, 1280, T),
