@@ -310,7 +310,8 @@ def randomise(net, calibration, seed=0):
 
 def save_pth_tar(net, path, arch):
     """What the original main.py saves: a DataParallel model's state dict
-    (``module.`` keys) in its training-state dict."""
+    (``module.`` keys) in its training-state dict, in the pre-1.6 file
+    format (not zip) of the PyTorch the authors used (1.0-1.2, 2019)."""
     state = {f'module.{k}': v for k, v in net.state_dict().items()}
     first = next(iter(net.parameters()))
     torch.save({'epoch': 50, 'arch': arch, 'state_dict': state,
@@ -318,5 +319,6 @@ def save_pth_tar(net, path, arch):
                                             torch.zeros_like(first)}},
                               'param_groups': [{'lr': 0.02, 'params': [0],
                                                 'name': 'first_conv_weight'}]},
-                'best_prec1': np.float64(71.2)}, path)
+                'best_prec1': np.float64(71.2)}, path,
+               _use_new_zipfile_serialization=False)
     return str(path)

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from mmengine.config import Config
 
 from original_tsm import MobileNetV2, randomise
 from tsm_plugin.convert import ConversionError, convert
@@ -36,7 +37,8 @@ def online(tmp_path_factory):
     net = randomise(MobileNetV2(27, online=True),
                     (frames(1, streams=8, seed=0)[0], ))
     path = tmp / 'mobilenetv2_jester_online.pth.tar'
-    torch.save(net.state_dict(), path)  # online_demo loads it as it is
+    # online_demo loads it as it is; the pre-1.6 file format of 2019
+    torch.save(net.state_dict(), path, _use_new_zipfile_serialization=False)
     out = str(tmp / 'jester_online.pth')
     convert('tsm-online', str(path), out)
     return net.double(), str(path), out
@@ -76,8 +78,10 @@ def test_converted_online_model_keys_and_config(online):
     # every tensor of the demo's file, each in one tensor of the model
     assert len(checkpoint['state_dict']) == len(source)
     assert checkpoint['meta']['source'] == 'tsm-online'
-    assert "shift_mode='unidirectional'" in checkpoint['meta']['cfg']
-    assert 'num_classes=27' in checkpoint['meta']['cfg']
+    model = Config.fromstring(checkpoint['meta']['cfg'], '.py').model
+    assert model == Config.fromfile(CONFIG).model
+    assert model.backbone.shift_mode == 'unidirectional'
+    assert model.cls_head.num_classes == 27
     with open(JESTER) as f:
         names = [line.strip() for line in f]
     assert len(names) == 27 and names == sorted(names)

@@ -174,42 +174,50 @@ def test_file_names_as_main_py_writes_them():
     assert parse_file_name('my_model.pth') == {}
 
 
+MOBILENET_NAME = ('TSM_kinetics_RGB_mobilenetv2_shift8_blockres_avg_segment8_'
+                  'e100_dense.pth')
+
+
 @pytest.fixture(scope='module')
-def state_of_nl(non_local_r50):
-    _, path, _ = non_local_r50
-    return torch.load(path, weights_only=False)
+def mobilenet_state():
+    """An original TSM MobileNetV2's saved dict (the small model: the error
+    checks build it once each)."""
+    net = TSN(make_tsm_mobilenet_v2(400, T), 400, 1280, T)
+    state = {f'module.{k}': v for k, v in net.state_dict().items()}
+    return {'epoch': 100, 'arch': 'mobilenetv2', 'state_dict': state,
+            'best_prec1': 69.5}
 
 
-def save_changed(state_of_nl, tmp_path, change, name=NL_NAME):
-    checkpoint = dict(state_of_nl, state_dict=dict(state_of_nl['state_dict']))
+def save_changed(saved, tmp_path, change, name=MOBILENET_NAME):
+    checkpoint = dict(saved, state_dict=dict(saved['state_dict']))
     change(checkpoint['state_dict'])
     torch.save(checkpoint, tmp_path / name)
     return str(tmp_path / name)
 
 
-def test_left_over_missing_and_misshaped_tensors_are_named(state_of_nl,
+def test_left_over_missing_and_misshaped_tensors_are_named(mobilenet_state,
                                                            tmp_path):
     out = str(tmp_path / 'out.pth')
     # new_fc is the classifier: a second one is left over
-    path = save_changed(state_of_nl, tmp_path, lambda s: s.update(
-        {'module.base_model.fc.weight': torch.zeros(400, 2048)}))
-    with pytest.raises(ConversionError, match=r"'base_model\.fc\.weight' has "
-                       'no place in the model'):
+    path = save_changed(mobilenet_state, tmp_path, lambda s: s.update(
+        {'module.base_model.classifier.weight': torch.zeros(400, 1280)}))
+    with pytest.raises(ConversionError, match=str(tmp_path) + r".*left unused"
+                       r": \['base_model\.classifier\.weight'\]"):
         convert('tsm', path, out)
-    gone = 'module.base_model.layer2.1.conv2.weight'
-    path = save_changed(state_of_nl, tmp_path, lambda s: s.pop(gone))
-    with pytest.raises(ConversionError,
-                       match=r'unfilled.*backbone\.layer2\.1\.conv2\.conv'):
+    gone = 'module.base_model.features.3.conv.3.weight'  # layer2.1's dw conv
+    path = save_changed(mobilenet_state, tmp_path, lambda s: s.pop(gone))
+    with pytest.raises(ConversionError, match=r'unfilled: '
+                       r"\['backbone\.layer2\.1\.conv\.1\.conv\.weight'\]"):
         convert('tsm', path, out)
-    path = save_changed(state_of_nl, tmp_path, lambda s: s.update(
-        {'module.new_fc.weight': torch.zeros(400, 1024)}))
+    path = save_changed(mobilenet_state, tmp_path, lambda s: s.update(
+        {'module.new_fc.weight': torch.zeros(400, 640)}))
     with pytest.raises(ConversionError, match=r'cls_head\.fc_cls\.weight: '
-                       r'\(400, 1024\) in the source, \(400, 2048\)'):
+                       r'\(400, 640\) in the source, \(400, 1280\)'):
         convert('tsm', path, out)
     assert not osp.exists(out)
 
 
-def test_wrong_kind_of_file_gets_one_clear_error(state_of_nl, tmp_path):
+def test_wrong_kind_of_file_gets_one_clear_error(mobilenet_state, tmp_path):
     out = str(tmp_path / 'out.pth')
     tada = tmp_path / 'tada2d.pyth'  # the official TAdaConv layout
     torch.save({'model_state': {'backbone.conv1.weight': torch.zeros(1)},
@@ -222,17 +230,17 @@ def test_wrong_kind_of_file_gets_one_clear_error(state_of_nl, tmp_path):
     with pytest.raises(ConversionError, match=str(text) + ' cannot be read'):
         convert('tsm', str(text), out)
     with pytest.raises(ConversionError, match="online demo's state dict"):
-        convert('tsm-online', save_changed(state_of_nl, tmp_path,
+        convert('tsm-online', save_changed(mobilenet_state, tmp_path,
                                            lambda s: None), out)
-    flow = save_changed(state_of_nl, tmp_path, lambda s: None,
-                        name=NL_NAME.replace('RGB', 'Flow'))
+    flow = save_changed(mobilenet_state, tmp_path, lambda s: None,
+                        name=MOBILENET_NAME.replace('RGB', 'Flow'))
     with pytest.raises(ConversionError, match="modality 'Flow'"):
         convert('tsm', flow, out)
     with pytest.raises(ConversionError, match='400 classes, --num-classes '
                        'says 174'):
-        convert('tsm', save_changed(state_of_nl, tmp_path, lambda s: None),
+        convert('tsm', save_changed(mobilenet_state, tmp_path, lambda s: None),
                 out, num_classes=174)
-    renamed = save_changed(state_of_nl, tmp_path, lambda s: None,
+    renamed = save_changed(mobilenet_state, tmp_path, lambda s: None,
                            name='tsm_nl.pth')
     with pytest.raises(ConversionError, match='--num-segments'):
         convert('tsm', renamed, out)
@@ -244,6 +252,14 @@ def test_numpy_best_prec1_loads_without_unpickling_code(tmp_path):
     from tsm_plugin.convert.common import load_source_file
     path = tmp_path / 'x.pth.tar'
     torch.save({'best_prec1': np.float64(71.2), 'state_dict': {}}, path)
+    assert load_source_file(str(path), 'x')['best_prec1'] == 71.2
+    # numpy 1 (the authors') names the scalar numpy.core.multiarray.scalar
+    torch.save({'best_prec1': np.float64(71.2)}, path,
+               _use_new_zipfile_serialization=False)
+    pickled = path.read_bytes()
+    assert b'numpy._core.multiarray' in pickled
+    path.write_bytes(pickled.replace(b'numpy._core.multiarray',
+                                     b'numpy.core.multiarray'))
     assert load_source_file(str(path), 'x')['best_prec1'] == 71.2
 
     class Payload:

@@ -126,7 +126,16 @@ def save_checkpoint(model, cfg, out_path, source, in_path):
     ``meta['cfg']`` is ``cfg`` (an mmengine ``Config``) as text."""
     out_dir = osp.dirname(osp.abspath(out_path))
     os.makedirs(out_dir, exist_ok=True)
-    meta = dict(cfg=cfg.pretty_text, converted_from=osp.basename(in_path),
+    meta = dict(cfg=config_text(cfg), converted_from=osp.basename(in_path),
                 source=source)
     torch.save(dict(state_dict=model.state_dict(), meta=meta), out_path)
     return out_path
+
+
+def config_text(cfg):
+    """``cfg`` as Python source that ``Config.fromstring(text, '.py')`` reads
+    back: one assignment per top-level key. (mmengine's ``pretty_text``
+    gives the same values formatted by yapf: 1-3 s per ResNet config on
+    these CPUs, most of a conversion's time.)"""
+    return ''.join(f'{key} = {value!r}\n'
+                   for key, value in cfg.to_dict().items())
