@@ -165,7 +165,8 @@ def test_variants_compute_what_the_original_computes(variant, tmp_path):
 def test_file_names_as_main_py_writes_them():
     assert parse_file_name('x/TSM_somethingv2_RGB_resnet101_shift8_blockres_'
                            'avg_segment8_e45.pth') == dict(
-        dataset='somethingv2', modality='RGB', arch='resnet101', shift_div=8,
+        dataset='somethingv2', modality='RGB', consensus='avg',
+        arch='resnet101', shift_div=8,
         shift_place='blockres', temporal_pool=False, num_segments=8,
         dense=False, non_local=False)
     tsn = parse_file_name('TSM_kinetics_RGB_resnet50_avg_segment5_e50.pth')
@@ -240,6 +241,9 @@ def test_wrong_kind_of_file_gets_one_clear_error(mobilenet_state, tmp_path):
                        'says 174'):
         convert('tsm', save_changed(mobilenet_state, tmp_path, lambda s: None),
                 out, num_classes=174)
+    with pytest.raises(ConversionError, match='num_segments must be an int '
+                       '>= 1, got 0'):
+        convert('tsm', 'any.pth', out, num_segments=0)
     renamed = save_changed(mobilenet_state, tmp_path, lambda s: None,
                            name='tsm_nl.pth')
     with pytest.raises(ConversionError, match='--num-segments'):

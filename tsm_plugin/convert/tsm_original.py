@@ -76,6 +76,12 @@ def convert(in_path, out_path, *, source, num_segments=None, dataset=None,
     if source not in ('tsm', 'tsm-online'):
         raise ConversionError(f"source={source!r}: this module converts 'tsm' "
                               "and 'tsm-online'")
+    for name, value in (('num_segments', num_segments),
+                        ('num_classes', num_classes)):
+        if value is not None and (isinstance(value, bool) or not isinstance(
+                value, int) or value < 1):
+            raise ConversionError(f'{name} must be an int >= 1, got '
+                                  f'{value!r}')
     if dataset is not None and dataset not in DATASET_CLASSES:
         raise ConversionError(f'dataset={dataset!r} is not one of '
                               f'{sorted(DATASET_CLASSES)}')
@@ -114,7 +120,8 @@ def source_state_dict(loaded, path, what):
     if not isinstance(loaded, dict) or not loaded or not all(
             isinstance(k, str) and torch.is_tensor(v)
             for k, v in loaded.items()):
-        keys = sorted(loaded)[:8] if isinstance(loaded, dict) else None
+        keys = [str(k) for k in list(loaded)[:8]] \
+            if isinstance(loaded, dict) else None
         raise ConversionError(
             f'{path} is not {what}: found {type(loaded).__name__}'
             + (f' with keys {keys}' if keys is not None else ''))
@@ -137,6 +144,7 @@ def parse_file_name(path):
         return {}
     rest = match['rest'].split('.')[0].split('_')
     return dict(dataset=match['dataset'], modality=match['modality'],
+                consensus=match['consensus'],
                 arch=match['arch'],
                 shift_div=int(match['div']) if match['div'] else None,
                 shift_place=match['place'], temporal_pool=bool(match['tpool']),
@@ -164,6 +172,10 @@ def offline_spec(state, path, num_segments, dataset):
             f'{path} is not {OFFLINE_WHAT}: no base_model.* keys, found '
             f'{sorted(state)[:8]}')
     named = parse_file_name(path)
+    if named.get('consensus', 'avg') != 'avg':
+        raise ConversionError(
+            f"{path}: consensus {named['consensus']!r}; TSMHead averages the "
+            "frames' scores (the published models' 'avg')")
     if named.get('modality', 'RGB') != 'RGB':
         raise ConversionError(
             f"{path}: modality {named['modality']!r}; only RGB models convert "
@@ -194,6 +206,10 @@ def offline_spec(state, path, num_segments, dataset):
             f"keys {spec['shift_place']!r}")
     spec['dense'] = named.get('dense', False)
     spec['num_segments'] = segments_of(spec, named, num_segments, path)
+    if spec['temporal_pool'] and spec['num_segments'] % 2:
+        raise ConversionError(
+            f"{path}: temporal pool halves the frames: num_segments must be "
+            f"even, got {spec['num_segments']}")
     spec['dataset'] = dataset_of(spec, named, dataset, path)
     spec['online'] = False
     return spec
