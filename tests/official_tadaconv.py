@@ -270,8 +270,8 @@ def v2_stem(s, clips):
     return layer_norm_channels_first(x, s, 'backbone.downsample_layers.0.1.')
 
 
-def official_tadaconvnext_v2(s, clips, arch='tiny'):
-    """The official TAdaConvNeXtV2: logits of ``BaseHead`` (eval)."""
+def official_tadaconvnext_v2_features(s, clips, arch='tiny'):
+    """The official ``ConvNeXt`` backbone: ``(B, C)`` features."""
     depths, _, head_dim = V2_ARCHS[arch]
     x = v2_stem(s, clips)
     for i, n in enumerate(depths):
@@ -281,5 +281,10 @@ def official_tadaconvnext_v2(s, clips, arch='tiny'):
             x = F.conv3d(x, s[p + '1.weight'], s[p + '1.bias'], (1, 2, 2))
         for j in range(n):
             x = v2_block(x, s, f'backbone.stages.{i}.{j}.', head_dim)
-    features = layer_norm_last(x.mean((2, 3, 4)), s, 'backbone.norm.')
-    return F.linear(features, s['head.out.weight'], s['head.out.bias'])
+    return layer_norm_last(x.mean((2, 3, 4)), s, 'backbone.norm.')
+
+
+def official_tadaconvnext_v2(s, clips, arch='tiny'):
+    """The official TAdaConvNeXtV2: logits of ``BaseHead`` (eval)."""
+    return F.linear(official_tadaconvnext_v2_features(s, clips, arch),
+                    s['head.out.weight'], s['head.out.bias'])

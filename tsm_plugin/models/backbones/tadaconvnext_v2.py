@@ -218,6 +218,7 @@ class TAdaConvNeXtV2(nn.Module):
             elif isinstance(m, nn.LayerNorm):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
+        for m in self.modules():  # after the norms above
             if isinstance(m, TAdaConvNeXtV2Block):
                 m.reset_aggregation()
                 if m.gamma is not None:
