@@ -24,7 +24,8 @@ train_pipeline = [
     dict(type='DecordDecode'),
     dict(type='RandomRescale', scale_range=(224, 340)),
     dict(type='RandomCrop', size=224),
-    dict(type='Flip', flip_ratio=0.5, flip_label_map={{_base_.sthv2_flip_label_map}}),
+    dict(type='Flip', flip_ratio=0.5,
+         flip_label_map={{_base_.sthv2_flip_label_map}}),
     dict(type='FormatShape', input_format='NCHW'),
     dict(type='PackActionInputs')
 ]

@@ -164,9 +164,7 @@ def _rename_block(rest, table):
 
 
 def tada2d_key(key):
-    """Official TAda2D key -> the plugin's (None: not one of its names)."""
-    if key.startswith('head.out.'):
-        return 'cls_head.fc_cls.' + key[len('head.out.'):]
+    """Official TAda2D backbone key -> the plugin's (None: unknown)."""
     if key.startswith('backbone.conv1.a_bn.'):
         return 'backbone.conv1.bn.' + key[len('backbone.conv1.a_bn.'):]
     if key.startswith('backbone.conv1.a.'):
@@ -181,9 +179,7 @@ def tada2d_key(key):
 
 
 def v2_key(key):
-    """Official TAdaConvNeXtV2 key -> the plugin's (None: unknown)."""
-    if key.startswith('head.out.'):
-        return 'cls_head.fc_cls.' + key[len('head.out.'):]
+    """Official TAdaConvNeXtV2 backbone key -> the plugin's (None: unknown)."""
     if re.match(r'backbone\.(downsample_layers\.\d\.\d|norm)\.', key):
         return key
     match = re.match(r'backbone\.stages\.(\d)\.(\d+)\.(.*)', key)
@@ -331,7 +327,9 @@ def convert(in_path, out_path, *, source='tadaconv', num_segments=None,
     rename = tada2d_key if family == 'tada2d' else v2_key
     mapped = {}
     for key in list(source_tensors.keys()):
-        ours = rename(key)
+        # BaseHead's linear is the head's fc in both families
+        ours = 'cls_head.fc_cls.' + key[len('head.out.'):] \
+            if key.startswith('head.out.') else rename(key)
         if ours is None:
             continue  # left unread: fill_state_dict names it
         value = source_tensors[key]

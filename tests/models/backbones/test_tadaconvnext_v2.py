@@ -10,18 +10,11 @@ import torch
 from mmaction.registry import MODELS
 from official_tadaconv import (official_tadaconvnext_v2_features,
                                official_v2_state)
+from tada_backbone_checks import one_thread  # noqa: F401 (autouse)
 
 from tsm_plugin.models.backbones.tadaconvnext_v2 import (
     TAdaConvNeXtV2Block, drop_path_per_clip)
 from tsm_plugin.ops import TAdaConv2dV2
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def build(**kwargs):

@@ -241,10 +241,12 @@ class TAdaConvNeXtV2(nn.Module):
 
 # 2D ConvNeXt names -> the official ConvNeXt release's (FB) names.
 _MMPRETRAIN = [(r'^backbone\.', ''), (r'\.depthwise_conv\.', '.dwconv.'),
-               (r'\.pointwise_conv(\d)\.', r'.pwconv\1.'), (r'^norm3\.', 'norm.')]
+               (r'\.pointwise_conv(\d)\.', r'.pwconv\1.'),
+               (r'^norm3\.', 'norm.')]
 _TIMM = [(r'^stem\.(\d)\.', r'downsample_layers.0.\1.'),
          (r'^stages\.(\d)\.downsample\.(\d)\.', r'downsample_layers.\1.\2.'),
-         (r'^stages\.(\d)\.blocks\.', r'stages.\1.'), (r'\.conv_dw\.', '.dwconv.'),
+         (r'^stages\.(\d)\.blocks\.', r'stages.\1.'),
+         (r'\.conv_dw\.', '.dwconv.'),
          (r'\.mlp\.fc(\d)\.', r'.pwconv\1.'), (r'^head\.norm\.', 'norm.')]
 # the official release's names -> ours
 _TO_OURS = [(r'\.dwconv\.', '.depthwise_conv.'),
