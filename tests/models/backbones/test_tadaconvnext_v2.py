@@ -127,19 +127,20 @@ def official_inflation(official):
     return state
 
 
-@pytest.mark.parametrize('names', ['official', 'mmpretrain', 'timm'])
-def test_imagenet_start_is_the_official_inflation(tmp_path, names):
-    official = official_v2_state('tiny', num_classes=1000)
-    fb = fb_convnext_2d(official)
-    content = {'official': {'model': fb}, 'mmpretrain': mmpretrain_names(fb),
-               'timm': timm_names(fb)}[names]
+def loaded_from(tmp_path, content):
     path = tmp_path / 'convnext_tiny.pth'
     torch.save(content, path)
     model = build(arch='tiny', pretrained=str(path))
     model.init_weights()
+    return model
+
+
+def test_imagenet_start_is_the_official_inflation(tmp_path):
+    official = official_v2_state('tiny', num_classes=1000)
+    model = loaded_from(tmp_path, {'model': fb_convnext_2d(official)})
     expected = official_inflation({k: v.double() for k, v in
                                    official.items()})
-    clips = torch.randn(2, 3, 6, 32, 32, dtype=torch.float64)
+    clips = torch.randn(1, 3, 6, 32, 32, dtype=torch.float64)
     with torch.no_grad():
         ours = model.double().eval()(clips).flatten(1)
         ref = official_tadaconvnext_v2_features(expected, clips)
@@ -150,6 +151,19 @@ def test_imagenet_start_is_the_official_inflation(tmp_path, names):
         shifted['backbone.downsample_layers.0.0.weight'] = stem.roll(1, 2)
         assert (official_tadaconvnext_v2_features(shifted, clips)
                 - ref).abs().max() > 0.01
+
+
+@pytest.mark.parametrize('names', [mmpretrain_names, timm_names])
+def test_imagenet_start_reads_mmpretrain_and_timm_names(tmp_path, names):
+    """The same 2D weights under mmpretrain's or timm's names load into the
+    same state as under the official release's."""
+    fb = fb_convnext_2d(official_v2_state('tiny', num_classes=1000))
+    torch.manual_seed(1)  # the same init for what the file does not hold
+    expected = loaded_from(tmp_path, {'model': fb}).state_dict()
+    torch.manual_seed(1)
+    got = loaded_from(tmp_path, names(fb)).state_dict()
+    assert got.keys() == expected.keys()
+    assert all(torch.equal(got[k], expected[k]) for k in expected)
 
 
 def test_drop_path_drops_whole_clips():
