@@ -118,6 +118,7 @@ def test_a_pickled_config_object_is_stubbed_not_run(tmp_path):
     class Config:  # a config object of their code, as pickle saves it
         def __init__(self):
             self.DATA = {'NUM_INPUT_FRAMES': 8}
+            self.TRAIN = {'DATASET': 'kinetics400'}
 
     class Hostile:  # what a malicious file could hold
         def __reduce__(self):
@@ -136,9 +137,13 @@ def test_a_pickled_config_object_is_stubbed_not_run(tmp_path):
         del sys.modules[module.__name__]
     with pytest.raises(pickle.UnpicklingError):
         torch.load(src, weights_only=True)
-    convert('tadaconv', str(src), str(tmp_path / 'out.pth'), num_segments=8)
+    out = convert('tadaconv', str(src), str(tmp_path / 'out.pth'))
     assert not marker.exists()  # open() was never called
-    assert (tmp_path / 'out.pth').is_file()
+    cfg = mmengine.Config.fromstring(
+        torch.load(out, weights_only=True)['meta']['cfg'], '.py')
+    # the frames come from the stubbed object's attributes
+    assert [s.clip_len for s in cfg.test_dataloader.dataset.pipeline
+            if s.type == 'SampleFrames'] == [8]
 
 
 def test_left_over_and_missing_keys_are_named(tmp_path):

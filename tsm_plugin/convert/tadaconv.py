@@ -102,8 +102,12 @@ def model_state(checkpoint, path):
 
 def read_cfg(checkpoint):
     """The run config saved beside the weights, as a dict ({} if absent or
-    unreadable: it only supplies defaults)."""
+    unreadable: it only supplies defaults). JSON text as their code saves
+    it; a pickled ``Config`` object (stubbed) gives its attributes, whose
+    ``cfg_dict`` is the whole config."""
     cfg = checkpoint.get('cfg')
+    if isinstance(cfg, StubbedObject) and isinstance(cfg.state, dict):
+        cfg = cfg.state.get('cfg_dict', cfg.state)
     if isinstance(cfg, str):
         try:
             cfg = json.loads(cfg)
