@@ -46,9 +46,10 @@ def test_tada2d_r50_converts_one_to_one_and_equals_the_official_network(
     model, config = converted(tmp_path, official_checkpoint(state, cfg))
     assert config.model.backbone.layout == 'official'
     assert config.model.backbone.num_segments == T
-    sample = [s for s in config.test_dataloader.dataset.pipeline
-              if s.type == 'SampleFrames'][0]
-    assert (sample.clip_len, sample.frame_interval) == (T, 8)
+    for pipeline in (config.test_dataloader.dataset.pipeline,
+                     config.test_pipeline):  # the latter: inference API
+        sample = [s for s in pipeline if s.type == 'SampleFrames'][0]
+        assert (sample.clip_len, sample.frame_interval) == (T, 8)
     model = model.double().train()  # BN on batch statistics, as the reference
     model.cls_head.eval()  # no dropout
     state64 = {k: v.double() if v.is_floating_point() else v

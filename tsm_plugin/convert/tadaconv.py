@@ -286,12 +286,19 @@ def config_file(family, arch, dataset, num_segments):
 
 
 def set_frames(cfg, family, num_segments, interval):
-    """Frames per clip (and, for K400, the frame interval) throughout."""
+    """Frames per clip (and, for K400, the frame interval) throughout: the
+    dataloaders' pipelines and the top-level ones (``inference_recognizer``
+    reads ``test_pipeline``)."""
     if family == 'tada2d':
         cfg.model.backbone.num_segments = num_segments
         cfg.model.cls_head.num_segments = num_segments
-    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        for step in cfg[name].dataset.pipeline:
+    pipelines = [cfg[f'{split}_dataloader'].dataset.pipeline
+                 for split in ('train', 'val', 'test')]
+    pipelines += [cfg[f'{split}_pipeline']
+                  for split in ('train', 'val', 'test')
+                  if f'{split}_pipeline' in cfg]
+    for pipeline in pipelines:
+        for step in pipeline:
             if step.type == 'SampleFrames' and step.clip_len == 1:
                 step.num_clips = num_segments  # one frame per segment
             elif step.type in ('SampleFrames', 'UniformSample'):
