@@ -131,7 +131,11 @@ def test_loads_with_plugin_imported_and_scoped_types(cfg_of):
     # under the inherited `_scope_='mmaction'`: plugin types must be scoped.
     bare = {t for t in types if t in tsm_plugin.MODELS.module_dict}
     assert not bare, f'unscoped {bare}: write tsm_plugin.<Name>'
-    assert cfg.model.type == 'tsm_plugin.Recognizer2D'
+    if cfg.model.backbone.type == 'tsm_plugin.TAdaConvNeXtV2':
+        # takes (N, 3, T, H, W) clips (its 3D stem): MMAction2's 3D recognizer
+        assert cfg.model.type == 'Recognizer3D'
+    else:
+        assert cfg.model.type == 'tsm_plugin.Recognizer2D'
     if path.parent == TSM_CONFIG_DIR:
         assert cfg.model.backbone.type in TSM_BACKBONES
         assert cfg.model.cls_head.type == 'tsm_plugin.TSMHead'
@@ -210,10 +214,13 @@ def test_model_runs_loss_and_val_step(cfg_of, tiny_frames, tiny_video):
     model = build_model(cfg.model)
     sampler = sampler_of(cfg.train_dataloader.dataset.pipeline)
     clips, clip_len = sampler['num_clips'], sampler['clip_len']
+    frames = tiny_frames(1, clips * clip_len)
+    if cfg.model.type == 'Recognizer3D':  # (N, views, C, T, H, W)
+        frames = frames.view(1, clips, clip_len, *frames.shape[2:]) \
+            .transpose(2, 3)
     with torch.no_grad():
         model.train()
-        losses = model(tiny_frames(1, clips * clip_len),
-                       data_samples(1, clips, clip_len), mode='loss')
+        losses = model(frames, data_samples(1, clips, clip_len), mode='loss')
         assert math.isfinite(losses['loss_cls'].item())
         model.eval()
         data = pipeline_batch(cfg.val_dataloader.dataset.pipeline, tiny_video)

@@ -12,3 +12,5 @@ from .temporal_shift import SHIFT_MODES, temporal_shift
 __all__ = ['SHIFT_MODES', 'TemporalShift', 'lean_shift_conv2d', 'temporal_shift']
 from .tadaconv import CalibrationGenerator, TAdaConv2d, temporal_avg_pool  # noqa: E402
 __all__ += ['CalibrationGenerator', 'TAdaConv2d', 'temporal_avg_pool']
+from .tadaconv_v2 import TAdaConv2dV2, TransformerCalibrationGenerator  # noqa: E402
+__all__ += ['TAdaConv2dV2', 'TransformerCalibrationGenerator']

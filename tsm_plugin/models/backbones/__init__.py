@@ -4,8 +4,9 @@ from .mobileone_tsm_lazy import mobileone_tsm_class
 from .resnet_tada import ResNetTAda
 from .resnet_tsm import ResNetTSM
 from .tada_backbone import TAdaBackbone
+from .tadaconvnext_v2 import TAdaConvNeXtV2
 from .tsm_backbone import TSMBackbone
 
 # MobileOneTSM (needs mmpretrain): mobileone_tsm_class(), or tsm_plugin.MobileOneTSM
 __all__ = ['Clip2DBackbone', 'MobileNetV2TSM', 'ResNetTAda', 'ResNetTSM',
-           'TAdaBackbone', 'TSMBackbone', 'mobileone_tsm_class']
+           'TAdaBackbone', 'TAdaConvNeXtV2', 'TSMBackbone', 'mobileone_tsm_class']
