@@ -15,4 +15,4 @@ model = dict(
     data_preprocessor=dict(mean=[114.75, 114.75, 114.75],
                            std=[57.375, 57.375, 57.375]))
 # class names, index order of the checkpoint's head
-label_file = 'configs/tada_official/labels/kinetics400.txt'
+label_file = 'configs/class_names/kinetics400.txt'

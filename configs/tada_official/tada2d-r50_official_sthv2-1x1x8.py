@@ -12,4 +12,4 @@ model = dict(
     cls_head=dict(num_classes=174),
     data_preprocessor=dict(mean=[114.75, 114.75, 114.75],
                            std=[57.375, 57.375, 57.375]))
-label_file = 'configs/tada_official/labels/sthv2.txt'
+label_file = 'configs/class_names/sthv2.txt'

@@ -67,4 +67,4 @@ train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 
-label_file = 'configs/tada_official/labels/kinetics400.txt'
+label_file = 'configs/class_names/kinetics400.txt'

@@ -59,4 +59,4 @@ train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 
-label_file = 'configs/tada_official/labels/sthv2.txt'
+label_file = 'configs/class_names/sthv2.txt'

@@ -3,7 +3,7 @@
 # classes (online_demo's mobilenetv2_jester_online.pth.tar), after
 # `python -m tsm_plugin.convert tsm-online <that file> OUT.pth`. It streams:
 #   python -m tsm_plugin.online THIS_CONFIG OUT.pth 0 --frame-step 2 \
-#       --average-last 12 --label-map configs/tsm_original/class_names/jester.txt
+#       --average-last 12 --label-map configs/class_names/jester.txt
 # Preprocessing as online_demo/main.py: shorter side 256, centre crop 224, RGB
 # in [0, 1] normalised by ImageNet's mean/std (here on [0, 255]: the same).
 # (The demo converts OpenCV's BGR camera frames with PIL's .convert('RGB'),

@@ -6,7 +6,7 @@
 # val pipeline is their efficient setting (1 clip, centre crop 224).
 # Data: V1 is published as JPEG frames; this config reads videos (one .webm or
 # .mp4 per clip, listed as `<file> <label>`), labels in the authors' order
-# (the 174 class names sorted: class_names/sthv1.txt). Training does not flip:
+# (the 174 class names sorted: configs/class_names/sthv1.txt). Training does not flip:
 # the original code does not flip Something-Something.
 _base_ = './tsm-original_r50_1x1x8_sthv2-rgb.py'
 

@@ -19,7 +19,7 @@ from tsm_plugin.convert.tsm_original import CONFIG_DIR
 from tsm_plugin.online import StreamingRecognizer
 
 CONFIG = osp.join(CONFIG_DIR, 'tsm-online_mobilenetv2_jester-rgb.py')
-JESTER = osp.join(CONFIG_DIR, 'class_names', 'jester.txt')
+JESTER = osp.join(osp.dirname(CONFIG_DIR), 'class_names', 'jester.txt')
 SIDE = 32
 TOLERANCE = 1e-9  # float64 of the same float32 weights
 
