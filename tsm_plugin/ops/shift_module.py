@@ -51,9 +51,7 @@ class TemporalShift(nn.Module):
         choice.
         """
         if (self.lean and torch.is_grad_enabled() and not use_plain_ops()
-                and can_fuse(self.net)
-                # autocast would not reach inside our autograd Function
-                and not torch.is_autocast_enabled(x.device.type)):
+                and can_fuse(self.net)):
             return 'lean'
         return 'plain'
 
