@@ -18,6 +18,7 @@ from torch import nn
 
 from .aggregation_by_affine import aggregation_by_affine, fusable
 from .lean_shift_conv import autocast_dtype, cast
+from .temporal_shift import is_channels_last
 from .avg_pool_by_sums import avg_pool_by_sums
 
 
@@ -97,10 +98,16 @@ class CalibrationGenerator(nn.Module):
     def forward(self, x):
         nt, c = x.shape[:2]
         t = self.num_segments
-        frames = x.mean((2, 3)).view(nt // t, t, c).transpose(1, 2)  # N, C, T
-        context = frames + self.global_proj(frames.mean(2, keepdim=True))
-        hidden = self.relu(self.bn(self.temporal_conv1(context)))
-        calibration = self.temporal_conv2(hidden) + 1
+        # In the parameters' dtype, autocast or not: a few thousand numbers,
+        # and a calibration near 1 has bfloat16 steps of 2^-7 (in bfloat16
+        # its gradients were 30-70% off float32's, tests/ops/test_autocast.py)
+        dtype = self.temporal_conv1.weight.dtype
+        with torch.autocast(x.device.type, enabled=False):
+            frames = x.mean((2, 3), dtype=dtype).view(nt // t, t, c)
+            frames = frames.transpose(1, 2)  # N, C, T
+            context = frames + self.global_proj(frames.mean(2, keepdim=True))
+            hidden = self.relu(self.bn(self.temporal_conv1(context)))
+            calibration = self.temporal_conv2(hidden) + 1
         return calibration.transpose(1, 2).reshape(nt, c)
 
 
@@ -241,8 +248,13 @@ def temporal_avg_pool(x, num_segments, kernel_size=3):
     and out.
 
     Written as padded shifted sums: nothing is transposed or kept for backward.
-    Eagerly, the same sums in place (``avg_pool_by_sums.py``).
+    Eagerly, the same sums in place (``avg_pool_by_sums.py``). A
+    ``channels_last`` input is pooled as its ``(N*T, H, W, C)`` view, so the
+    output keeps its layout.
     """
+    if is_channels_last(x):
+        return temporal_avg_pool(x.permute(0, 2, 3, 1), num_segments,
+                                 kernel_size).permute(0, 3, 1, 2)
     if kernel_size % 2 and eager_kernels_wanted():
         return avg_pool_by_sums(x, num_segments, kernel_size)
     nt = x.shape[0]
