@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .shift_conv_op import shift_conv2d
 from .temporal_shift import eager_shift as _shift  # eager only (path)
 
 # Conv classes whose forward is exactly ``F.conv2d`` with the module's
@@ -96,7 +97,16 @@ def can_fuse(conv):
 
 def lean_shift_conv2d(x, conv, num_segments, shift_div, mode):
     """``conv(temporal_shift(x, ...))`` for an ``nn.Conv2d`` that ``can_fuse``;
-    keeps ``x`` (under autocast: its cast) and the weight only for backward."""
+    keeps ``x`` (under autocast: its cast) and the weight only for backward.
+    Compiled, the same as a custom op (``shift_conv_op.py``)."""
     conv_args = (conv.stride, conv.padding, conv.dilation, conv.groups)
+    shift_args = (num_segments, shift_div, mode)
+    if torch.compiler.is_compiling():
+        dtype = autocast_dtype(x)  # autocast's casts, recorded in the graph
+        with torch.autocast(x.device.type, enabled=False):
+            return shift_conv2d(cast(x, dtype), cast(conv.weight, dtype),
+                                cast(conv.bias, dtype),
+                                *map(list, conv_args[:3]), conv.groups,
+                                *shift_args)
     return _LeanShiftConv2d.apply(x, conv.weight, conv.bias, conv_args,
-                                  (num_segments, shift_div, mode))
+                                  shift_args)
