@@ -370,12 +370,23 @@ def main(argv=None):
     started = time.time()
     torch.manual_seed(0)
     print(f'gpu_check on {device}', flush=True)
+    # The checks compare float32 results at float32 rounding: no TF32 convs,
+    # and cuDNN's deterministic kernels (bit-for-bit checks run the same
+    # kernel twice). The timings below run with the defaults users have.
+    defaults = (torch.backends.cudnn.allow_tf32,
+                torch.backends.cuda.matmul.allow_tf32,
+                torch.backends.cudnn.deterministic)
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.deterministic = True
     check_shift(device)
     check_lean_autocast(device)
     check_tadaconv_autocast(device)
     check_channels_last(device)
     check_compile(device, 'inductor' if device == 'cuda' else 'aot_eager')
     check_streaming(device)
+    (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32,
+     torch.backends.cudnn.deterministic) = defaults
     checked = time.time() - started
     if args.quick:
         setup = dict(depth=18, t=4, side=32, batch=1, warmup=1,
