@@ -14,19 +14,12 @@ import pytest
 import torch
 from mmaction.registry import MODELS
 from mmengine.optim import OptimWrapper
+from tada_backbone_checks import one_thread  # noqa: F401 (autouse)
 
 import tsm_plugin  # noqa: F401
 from tsm_plugin.ops import TAdaConv2d
 
 T = 4
-
-
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def off_identity(model):
