@@ -17,9 +17,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from .aggregation_by_affine import aggregation_by_affine, fusable
+from .avg_pool_by_sums import avg_pool_by_sums
 from .lean_shift_conv import autocast_dtype, cast
 from .temporal_shift import is_channels_last
-from .avg_pool_by_sums import avg_pool_by_sums
 
 
 def _is_int(value, minimum):
