@@ -19,8 +19,8 @@ def saved_activation_bytes(model, x):
     """Bytes of the unique storages autograd saves during one training forward
     of ``model`` on ``x`` (``saved_tensors_hooks``), parameters skipped and,
     under autocast, their low-precision casts too (the same weights' bytes
-    whatever the model does with its activations; bfloat16 ResNet-50: 49 MiB
-    a forward)."""
+    whatever the model does with its activations; bfloat16 ResNet-50: 45 MiB
+    a forward). Compiled, those casts are graph intermediates: counted."""
     model.train()
     params = {p.untyped_storage().data_ptr() for p in model.parameters()}
     storages = {}
