@@ -19,7 +19,7 @@ from torch import nn
 
 from ..ops import TAdaConv2d, TemporalShift
 from ..ops.lean_shift_conv import can_fuse
-from ..ops.temporal_shift import use_plain_ops
+from ..ops.temporal_shift import is_channels_last, use_plain_ops
 
 # Modules that read other frames than the current one (and past shifts).
 READS_OTHER_FRAMES = (
@@ -192,7 +192,8 @@ class StreamingRecognizer(nn.Module):
     def zero_buffers(self, frames):
         """Buffers of a stream start (zeros, as the offline shift pads) for
         frames shaped like ``frames`` (B, 3, H, W); each holds only the
-        ``C // shift_div`` channels that move, ``(B, C // shift_div, h, w)``."""
+        ``C // shift_div`` channels that move, ``(B, C // shift_div, h, w)``,
+        in the memory format of ``frames``."""
         key = tuple(frames.shape[1:])
         if key not in self._buffer_shapes:
             # One probe frame, in eval mode so BN statistics stay as they are.
@@ -205,7 +206,13 @@ class StreamingRecognizer(nn.Module):
             finally:
                 backbone.train(training)
             self._buffer_shapes[key] = [tuple(b.shape[1:]) for b in probe]
-        return [frames.new_zeros((frames.shape[0], ) + shape)
+        # In the frames' memory format: a channels_last model's shifted
+        # layers then concatenate channels_last tensors and stay so.
+        layout = torch.channels_last if is_channels_last(frames) \
+            else torch.contiguous_format
+        return [torch.zeros((frames.shape[0], ) + shape, dtype=frames.dtype,
+                            device=frames.device).contiguous(
+                                memory_format=layout)
                 for shape in self._buffer_shapes[key]]
 
     def forward(self, frames, *buffers):

@@ -4,6 +4,7 @@
 2. ``lean_shift_conv.py``: shift, then a conv, as one autograd Function that
    keeps only the unshifted input and recomputes the shift in backward.
 3. ``shift_module.py``: ``TemporalShift``, whose ``path`` picks one of them.
+4. ``shift_conv_op.py``: (2) as a custom op, what ``torch.compile`` records.
 """
 from .lean_shift_conv import lean_shift_conv2d
 from .shift_module import TemporalShift

@@ -20,11 +20,13 @@ import torch
 
 
 def shift_by_copy(x, num_segments, groups):
-    """Shifted copy of ``x`` ``(N*T, C, H, W)``; ``groups``: the
-    ``(first, last, offset)`` of ``temporal_shift.shift_groups``."""
-    nt, c, h, w = x.shape
-    clips = x.reshape(-1, num_segments, c, h * w)
-    out = torch.empty(clips.shape, dtype=x.dtype, device=x.device)
+    """Shifted copy of ``x`` ``(N*T, C, H, W)`` in its memory format;
+    ``groups``: the ``(first, last, offset)`` of
+    ``temporal_shift.shift_groups``."""
+    # (N, T, C, H, W) views: any strides, so a channels_last x gives a
+    # channels_last out (empty_like keeps a dense tensor's layout).
+    clips = x.unflatten(0, (-1, num_segments))
+    out = torch.empty_like(clips)
     for first, last, offset in groups:
         source, target = clips[:, :, first:last], out[:, :, first:last]
         if offset > 0:  # frame t reads t + 1, the last frame zeros
@@ -35,4 +37,4 @@ def shift_by_copy(x, num_segments, groups):
             target[:, 0].zero_()
         else:
             target.copy_(source)
-    return out.view(nt, c, h, w)
+    return out.flatten(0, 1)

@@ -8,7 +8,7 @@ from torch import nn
 
 from .lean_shift_conv import can_fuse, lean_shift_conv2d
 from .temporal_shift import (check_shift_args, check_shift_channels,
-                             check_shift_input, temporal_shift, use_plain_ops)
+                             check_shift_input, temporal_shift)
 
 
 class TemporalShift(nn.Module):
@@ -38,11 +38,12 @@ class TemporalShift(nn.Module):
 
     def path(self, x):
         """How ``net(temporal_shift(x))`` runs: ``'lean'`` when autograd
-        records it, else ``'plain'`` (a shifted copy, then ``net``; also what
-        traces and torch.compile record).
+        records it (compiled: as a custom op, ``shift_conv_op.py``), else
+        ``'plain'`` (a shifted copy, then ``net``; also what jit traces and
+        exports record).
 
         Eagerly, both paths shift with ``shift_by_copy`` (one read and one
-        write of ``x``); traced or compiled, with the plain out-of-place ops
+        write of ``x``); traced, with the plain out-of-place ops
         (``docs/performance.md``). No other fast path: shifting ``x`` in
         place and back gained less than the spread of
         ``benchmarks/bench_shift.py``'s control row at 112 and 224 px; a
@@ -50,10 +51,8 @@ class TemporalShift(nn.Module):
         Intel Xeon, was as fast or slower on an AMD EPYC: a per-CPU kernel
         choice.
         """
-        if (self.lean and torch.is_grad_enabled() and not use_plain_ops()
-                and can_fuse(self.net)
-                # autocast would not reach inside our autograd Function
-                and not torch.is_autocast_enabled(x.device.type)):
+        if (self.lean and torch.is_grad_enabled()
+                and not torch.jit.is_tracing() and can_fuse(self.net)):
             return 'lean'
         return 'plain'
 

@@ -18,6 +18,8 @@ from torch import nn
 
 from .aggregation_by_affine import aggregation_by_affine, fusable
 from .avg_pool_by_sums import avg_pool_by_sums
+from .lean_shift_conv import autocast_dtype, cast
+from .temporal_shift import is_channels_last
 
 
 def _is_int(value, minimum):
@@ -96,10 +98,16 @@ class CalibrationGenerator(nn.Module):
     def forward(self, x):
         nt, c = x.shape[:2]
         t = self.num_segments
-        frames = x.mean((2, 3)).view(nt // t, t, c).transpose(1, 2)  # N, C, T
-        context = frames + self.global_proj(frames.mean(2, keepdim=True))
-        hidden = self.relu(self.bn(self.temporal_conv1(context)))
-        calibration = self.temporal_conv2(hidden) + 1
+        # In the parameters' dtype, autocast or not: a few thousand numbers,
+        # and a calibration near 1 has bfloat16 steps of 2^-7 (in bfloat16
+        # its gradients were 30-70% off float32's, tests/ops/test_autocast.py)
+        dtype = self.temporal_conv1.weight.dtype
+        with torch.autocast(x.device.type, enabled=False):
+            frames = x.mean((2, 3), dtype=dtype).view(nt // t, t, c)
+            frames = frames.transpose(1, 2)  # N, C, T
+            context = frames + self.global_proj(frames.mean(2, keepdim=True))
+            hidden = self.relu(self.bn(self.temporal_conv1(context)))
+            calibration = self.temporal_conv2(hidden) + 1
         return calibration.transpose(1, 2).reshape(nt, c)
 
 
@@ -120,7 +128,14 @@ def eager_kernels_wanted():
 class CalibratedConv2d(torch.autograd.Function):
     """``conv2d(x * a[:, :, None, None], weight, ...)`` that keeps ``x`` and
     ``a`` for backward, not the scaled input: ``x`` is kept anyway by the
-    layer before (ReLU), and the scaled copy is recomputed in backward."""
+    layer before (ReLU), and the scaled copy is recomputed in backward.
+
+    Under ``torch.autocast`` the conv reads the scaled input, weight and bias
+    cast to the autocast dtype, as a plain conv would; backward runs with
+    autocast off, so it makes the same casts itself (the conv's gradient
+    kernels want one dtype) and returns each gradient in its input's dtype.
+    ``x`` may be float32 while ``a`` is low precision: inside a ConvNeXt block
+    the depthwise conv reads the float32 residual stream."""
 
     @staticmethod
     def forward(ctx, x, calibration, weight, bias, stride, padding, dilation,
@@ -128,8 +143,15 @@ class CalibratedConv2d(torch.autograd.Function):
         ctx.conv_args = (stride, padding, dilation, groups)
         ctx.has_bias = bias is not None
         ctx.save_for_backward(x, calibration, weight)
-        return F.conv2d(x * calibration[:, :, None, None], weight, bias,
-                        stride, padding, dilation, groups)
+        scaled = x * calibration[:, :, None, None]
+        ctx.conv_dtype = autocast_dtype(scaled)
+        ctx.bias_dtype = bias.dtype if bias is not None else None
+        # Explicit casts (autocast would cache a weight cast made without grad)
+        with torch.autocast(x.device.type, enabled=False):
+            return F.conv2d(cast(scaled, ctx.conv_dtype),
+                            cast(weight, ctx.conv_dtype),
+                            cast(bias, ctx.conv_dtype), stride, padding,
+                            dilation, groups)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -138,13 +160,20 @@ class CalibratedConv2d(torch.autograd.Function):
         stride, padding, dilation, groups = ctx.conv_args
         a = calibration[:, :, None, None]
         need_x, need_a, need_w, need_b = ctx.needs_input_grad[:4]
+        scaled = x * a
         grad_scaled, grad_w, grad_b = torch.ops.aten.convolution_backward(
-            grad_out, x * a, weight, [weight.shape[0]] if ctx.has_bias else None,
+            grad_out, cast(scaled, ctx.conv_dtype),
+            cast(weight, ctx.conv_dtype),
+            [weight.shape[0]] if ctx.has_bias else None,
             stride, padding, dilation, False, [0, 0], groups,
             [need_x or need_a, need_w, need_b and ctx.has_bias])
-        grad_x = grad_scaled * a if need_x else None
-        grad_a = (grad_scaled * x).sum((2, 3)) if need_a else None
-        return grad_x, grad_a, grad_w, grad_b, None, None, None, None
+        if need_x or need_a:  # the product's gradient, in its dtype
+            grad_scaled = grad_scaled.to(scaled.dtype)
+        grad_x = (grad_scaled * a).to(x.dtype) if need_x else None
+        grad_a = (grad_scaled * x).sum((2, 3)).to(calibration.dtype) \
+            if need_a else None
+        return (grad_x, grad_a, cast(grad_w, weight.dtype),
+                cast(grad_b, ctx.bias_dtype), None, None, None, None)
 
 
 class TAdaConv2d(nn.Conv2d):
@@ -219,8 +248,13 @@ def temporal_avg_pool(x, num_segments, kernel_size=3):
     and out.
 
     Written as padded shifted sums: nothing is transposed or kept for backward.
-    Eagerly, the same sums in place (``avg_pool_by_sums.py``).
+    Eagerly, the same sums in place (``avg_pool_by_sums.py``). A
+    ``channels_last`` input is pooled as its ``(N*T, H, W, C)`` view, so the
+    output keeps its layout.
     """
+    if is_channels_last(x):
+        return temporal_avg_pool(x.permute(0, 2, 3, 1), num_segments,
+                                 kernel_size).permute(0, 3, 1, 2)
     if kernel_size % 2 and eager_kernels_wanted():
         return avg_pool_by_sums(x, num_segments, kernel_size)
     nt = x.shape[0]

@@ -72,24 +72,41 @@ def shift_groups(channels, shift_div, mode, adjoint=False):
             for first, last, offset in groups]
 
 
+def is_channels_last(x):
+    """``x`` is stored channels last (and not also plain contiguous, as a
+    1x1 image or a single channel is)."""
+    return x.is_contiguous(memory_format=torch.channels_last) \
+        and not x.is_contiguous()
+
+
 def _shift(x, num_segments, shift_div, mode, adjoint=False):
-    """Shifted copy of ``x`` (``adjoint``: moved the other way).
+    """Shifted copy of ``x`` (``adjoint``: moved the other way), in the
+    memory format of ``x`` (a ``channels_last`` input is shifted as an
+    ``(N*T, H, W, C)`` view, so no layout conversion is made).
 
     Out-of-place ops only (slices, ``F.pad``, ``torch.cat``) and ``-1`` for the
     clip count: traced or exported, the graph records data flow and keeps N
     dynamic (slice copies into an empty tensor export to ONNX as constants).
     """
     _, c, h, w = x.shape
-    clips = x.reshape(-1, num_segments, c, h * w)
+    channels_last = is_channels_last(x)
+    if channels_last:  # (N, T, H*W, C): channels are dim 3
+        clips, dim = x.permute(0, 2, 3, 1).reshape(-1, num_segments, h * w,
+                                                   c), 3
+    else:  # (N, T, C, H*W): channels are dim 2
+        clips, dim = x.reshape(-1, num_segments, c, h * w), 2
     parts = []
     for first, last, offset in shift_groups(c, shift_div, mode, adjoint):
-        part = clips[:, :, first:last]
+        part = clips.narrow(dim, first, last - first)
         if offset > 0:  # the last frame reads zeros
             part = F.pad(part[:, 1:], (0, 0, 0, 0, 0, 1))
         elif offset < 0:  # the first frame reads zeros
             part = F.pad(part[:, :-1], (0, 0, 0, 0, 1, 0))
         parts.append(part)
-    return torch.cat(parts, 2).view(-1, c, h, w)
+    out = torch.cat(parts, dim)
+    if channels_last:
+        return out.view(-1, h, w, c).permute(0, 3, 1, 2)
+    return out.view(-1, c, h, w)
 
 
 def eager_shift(x, num_segments, shift_div, mode, adjoint=False):

@@ -19,7 +19,7 @@ from mmengine.runner.checkpoint import _load_checkpoint
 from torch import nn
 
 from ... import ops
-from ...ops.temporal_shift import check_shift_args
+from ...ops.temporal_shift import check_shift_args, is_channels_last
 from ...registry import MODELS
 from ..blocks import find_residual_blocks
 from ..shift_placement import (check_shift_place, insert_shifts,
@@ -51,9 +51,11 @@ class TemporalPool(nn.Module):
     def forward(self, x):
         nt, c, h, w = x.shape
         t = self.num_segments
-        x = x.view(nt // t, t, c, h, w).transpose(1, 2)
-        x = self.max_pool3d(x).transpose(1, 2).reshape(nt // 2, c, h, w)
-        return self.net(x)
+        pooled = self.max_pool3d(x.view(nt // t, t, c, h, w).transpose(1, 2))
+        if is_channels_last(x):  # keep the layout: N, T/2, H, W, C in memory
+            x = pooled.permute(0, 2, 3, 4, 1).reshape(nt // 2, h, w, c)
+            return self.net(x.permute(0, 3, 1, 2))
+        return self.net(pooled.transpose(1, 2).reshape(nt // 2, c, h, w))
 
 
 class NonLocalWrapper(nn.Module):

@@ -58,6 +58,12 @@ class TSMHead(MMActionTSMHead):
         check_clip_layout(data_samples, self.num_segments, 'TSMHead')
         return super().loss(feats, data_samples, **kwargs)
 
+    def loss_by_feat(self, cls_scores, data_samples):
+        # MMAction2's top-k accuracy goes through numpy, which has no
+        # bfloat16 (bfloat16 autocast, or --amp with dtype='bfloat16'); the
+        # loss itself autocasts to float32 anyway.
+        return super().loss_by_feat(cls_scores.float(), data_samples)
+
     def predict(self, feats, data_samples, **kwargs):
         check_clip_layout(data_samples, self.num_segments, 'TSMHead')
         return super().predict(feats, data_samples, **kwargs)
