@@ -106,6 +106,24 @@ def test_demo_job_trains_and_tests_with_the_stock_tools(tmp_path, capsys):
     assert run.read_test_metrics(osp.join(tsm['work_dir'], 'test')) \
         ['acc/top1'] == tsm['test_top1']
 
+    # that bi-directional checkpoint under the online demo's uni-directional
+    # config: the stock tools refuse it, naming both, before any work
+    online = osp.join(run.CONFIG_DIR, 'tsm_r18_online_demo.py')
+    refused = tmp_path / 'refused'
+    data = run.data_root_options(str(tmp_path / 'data'))
+    for tool, args in (('test.py', [tsm['checkpoint']]),
+                       ('train.py', ['--resume', tsm['checkpoint']])):
+        log = refused / f'{tool}.log'
+        with pytest.raises(RuntimeError) as error:
+            run.run_tool(run.mmaction_tool(tool), [
+                online, *args, '--work-dir', str(refused), '--cfg-options',
+                *data], str(log), 'refused')
+        assert ("shift_mode='bidirectional' in the checkpoint, "
+                "shift_mode='unidirectional' in the config") in str(error.value)
+        assert tsm['checkpoint'] in str(error.value)
+        assert 'Epoch(' not in log.read_text()  # neither tested nor trained
+    capsys.readouterr()
+
     with open(tmp_path / 'curves.png', 'rb') as f:
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
     with open(tmp_path / 'results.txt') as f:
