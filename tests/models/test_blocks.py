@@ -12,16 +12,19 @@ import pytest
 import torch
 from torch import nn
 
-from tsm_plugin.models.blocks import (ALWAYS_RESIDUAL, SHORTCUT_NAMES,
-                                      SKIP_FLAGS, find_residual_blocks)
+from tsm_plugin.models.blocks import find_residual_blocks
 from tsm_plugin.models.shift_placement import insert_shifts, shift_targets
 from tsm_plugin.ops import TemporalShift
 
 T, C = 4, 16
-# How a block says it adds a skip (blocks.py's docstring, in its order).
-FAMILIES = ([f'flag {flag}' for flag in SKIP_FLAGS]
-            + ['downsample beside conv1', 'shortcut attribute']
-            + [f'class {name}' for name in ALWAYS_RESIDUAL])
+# What blocks.py's docstring promises, written out here (not imported: a
+# name dropped from the code must fail, not drop its test): how a block says
+# it adds a skip, and the names of its shortcut subtree.
+FAMILIES = ('flag use_res_connect', 'flag has_skip', 'flag has_residual',
+            'flag with_res_shortcut', 'downsample beside conv1',
+            'shortcut attribute', 'class ConvNeXtBlock', 'class CNBlock',
+            'class ResBottleneckBlock')
+SHORTCUT_NAMES = ('downsample', 'shortcut', 'proj', 'skip')
 
 
 class SyntheticBlock(nn.Module):

@@ -71,6 +71,7 @@ class PretrainedTinyNet(nn.Sequential):
     def __init__(self, norm='BatchNorm2d'):
         super().__init__(nn.Conv2d(3, C, 3, padding=1), nn.BatchNorm2d(C),
                          Block(norm), Block(norm))
+        self[1].eval()  # a stem frozen at construction, as libraries do
         with torch.no_grad():
             for m in self.modules():
                 if isinstance(m, (nn.modules.batchnorm._NormBase,
@@ -119,6 +120,7 @@ def test_building_leaves_the_2d_network_as_it_was(cls, norm):
     assert not moved, moved
     modes = {unwrapped(n): m.training
              for n, m in plugin.backbone.named_modules()}
+    assert not network[1].training
     assert all(modes[n] == m.training for n, m in network.named_modules())
 
 
