@@ -94,14 +94,15 @@ def test_placement_table_lists_every_shift_and_the_channels_moved():
                                      is_shift=False).placement_table()
 
 
-@pytest.mark.parametrize('shift_div', [4, 16])
-@pytest.mark.parametrize('mode', ['bidirectional', 'unidirectional'])
+@pytest.mark.parametrize('shift_div,mode', [(4, 'bidirectional'),
+                                             (16, 'unidirectional')])
 def test_placement_table_moves_channels_by_the_real_shift_div(shift_div,
                                                              mode):
     """Each row's moved channels are its channels // shift_div, what the
     shift really moves (not the default 8's)."""
-    backbone = build('mmaction-resnet18', shift_div=shift_div,
-                     shift_mode=mode)
+    backbone = MODELS.build(dict(
+        type='tsm_plugin.TSMBackbone', num_segments=T, shift_div=shift_div,
+        shift_mode=mode, backbone=NETWORKS['mmaction-resnet18']))
     rows = [line.split(None, 3) for line in
             backbone.placement_table().splitlines()
             if line.startswith('backbone.layer')]
