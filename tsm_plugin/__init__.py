@@ -2,8 +2,8 @@
 
 Importing the package filters the stack's known-harmless warnings (see
 ``quiet``), repairs the stack (see ``stack_fixes``), makes mmengine's runner
-check a checkpoint's temporal shift (see ``checkpoint_meta``) and registers the plugin's
-models in the ``tsm_plugin`` registry scope.
+check a checkpoint's temporal shift (see ``checkpoint_meta``) and registers
+the plugin's models in the ``tsm_plugin`` registry scope.
 """
 from . import quiet
 

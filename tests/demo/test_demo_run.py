@@ -118,9 +118,10 @@ def test_demo_job_trains_and_tests_with_the_stock_tools(tmp_path, capsys):
             run.run_tool(run.mmaction_tool(tool), [
                 online, *args, '--work-dir', str(refused), '--cfg-options',
                 *data], str(log), 'refused')
+        message = str(error.value)
         assert ("shift_mode='bidirectional' in the checkpoint, "
-                "shift_mode='unidirectional' in the config") in str(error.value)
-        assert tsm['checkpoint'] in str(error.value)
+                "shift_mode='unidirectional' in the config") in message
+        assert tsm['checkpoint'] in message
         assert 'Epoch(' not in log.read_text()  # neither tested nor trained
     capsys.readouterr()
 

@@ -38,7 +38,8 @@ class SyntheticBlock(nn.Module):
             nn.Conv2d(C, C, 3, padding=1, bias=False), nn.BatchNorm2d(C)))
         if family.startswith('flag '):
             setattr(self, family.split()[1], True)
-        if family == 'downsample beside conv1' and shortcut_name != 'downsample':
+        if family == 'downsample beside conv1' \
+                and shortcut_name != 'downsample':
             self.downsample = None  # ResNet's block without a projection
         if family == 'shortcut attribute' and shortcut_name != 'shortcut':
             self.shortcut = nn.Identity()
