@@ -107,22 +107,19 @@ def test_demo_job_trains_and_tests_with_the_stock_tools(tmp_path, capsys):
         ['acc/top1'] == tsm['test_top1']
 
     # that bi-directional checkpoint under the online demo's uni-directional
-    # config: the stock tools refuse it, naming both, before any work
+    # config: the stock test.py refuses it, naming both, before testing
+    # (train.py's load_from and --resume build the same Runner and load
+    # through the same call: tests/test_checkpoint_meta.py, in-process)
     online = osp.join(run.CONFIG_DIR, 'tsm_r18_online_demo.py')
-    refused = tmp_path / 'refused'
-    data = run.data_root_options(str(tmp_path / 'data'))
-    for tool, args in (('test.py', [tsm['checkpoint']]),
-                       ('train.py', ['--resume', tsm['checkpoint']])):
-        log = refused / f'{tool}.log'
-        with pytest.raises(RuntimeError) as error:
-            run.run_tool(run.mmaction_tool(tool), [
-                online, *args, '--work-dir', str(refused), '--cfg-options',
-                *data], str(log), 'refused')
-        message = str(error.value)
-        assert ("shift_mode='bidirectional' in the checkpoint, "
-                "shift_mode='unidirectional' in the config") in message
-        assert tsm['checkpoint'] in message
-        assert 'Epoch(' not in log.read_text()  # neither tested nor trained
+    log = tmp_path / 'refused' / 'test.log'
+    with pytest.raises(RuntimeError) as error:
+        run.test(online, tsm['checkpoint'], str(log.parent),
+                 run.data_root_options(str(tmp_path / 'data')), 'refused')
+    message = str(error.value)
+    assert ("shift_mode='bidirectional' in the checkpoint, "
+            "shift_mode='unidirectional' in the config") in message
+    assert tsm['checkpoint'] in message and online in message
+    assert 'Epoch(test)' not in log.read_text()
     capsys.readouterr()
 
     with open(tmp_path / 'curves.png', 'rb') as f:
