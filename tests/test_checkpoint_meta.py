@@ -127,3 +127,72 @@ def test_matching_and_metaless_checkpoints_load(tmp_path):
     zoo = save(tmp_path / 'zoo.pth', BIDIRECTIONAL, meta=False)
     StreamingRecognizer.from_config(UNIDIRECTIONAL, zoo)
     check_checkpoint_config(UNIDIRECTIONAL, None)
+
+
+# MMAction2's stock tools build an mmengine Runner from the config; the
+# plugin (imported by the config's custom_imports) gives every Runner the
+# check, run by Runner.load_checkpoint before the weights reach the model.
+USER_CONFIG = '''
+custom_imports = dict(imports=['tsm_plugin'])  # a user's config
+default_scope = 'mmaction'
+model = dict(
+    type='Recognizer2D',
+    backbone=dict(type='ResNetTSM', depth=18, pretrained=None,
+                  num_segments=8, shift_div={shift_div}),
+    cls_head=dict(type='TSMHead', num_classes=2, in_channels=512,
+                  num_segments=8),
+    data_preprocessor=dict(type='ActionDataPreprocessor',
+                           format_shape='NCHW'))
+'''
+
+
+def stock_runner(config, tmp_path, **cfg):
+    from mmengine.runner import Runner
+    config = Config.fromfile(config)
+    config.merge_from_dict(dict(work_dir=str(tmp_path / 'work'), **cfg))
+    return Runner.from_cfg(config)
+
+
+def weights(runner):
+    return {k: v.clone() for k, v in runner.model.state_dict().items()}
+
+
+@pytest.mark.parametrize('resume', [False, True])
+def test_stock_runner_refuses_it_before_the_weights_load(
+        bidirectional_checkpoint, tmp_path, resume):
+    """``load_from`` (tools/test.py CHECKPOINT, train.py load_from) and
+    ``resume`` (train.py --resume) both go through Runner.load_checkpoint."""
+    runner = stock_runner(UNIDIRECTIONAL, tmp_path, resume=resume,
+                          load_from=bidirectional_checkpoint)
+    before = weights(runner)
+    with pytest.raises(CheckpointConfigMismatch) as error:
+        runner.load_or_resume()
+    message = str(error.value)
+    assert MISMATCH in message
+    assert bidirectional_checkpoint in message and UNIDIRECTIONAL in message
+    after = weights(runner)
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_stock_runner_checks_a_users_config_that_imports_the_plugin(
+        bidirectional_checkpoint, tmp_path):
+    configs = {}
+    for shift_div in (4, 8):
+        configs[shift_div] = tmp_path / f'user_div{shift_div}.py'
+        configs[shift_div].write_text(USER_CONFIG.format(shift_div=shift_div))
+    runner = stock_runner(configs[4], tmp_path,
+                          load_from=bidirectional_checkpoint)
+    with pytest.raises(CheckpointConfigMismatch,
+                       match='shift_div=8 in the checkpoint, shift_div=4 in '
+                       'the config') as error:
+        runner.load_or_resume()
+    assert f'than the config {configs[4]} declares' in str(error.value)
+    # the same shift: it loads (the weights do change)
+    runner = stock_runner(configs[8], tmp_path,
+                          load_from=bidirectional_checkpoint)
+    before = weights(runner)
+    runner.load_or_resume()
+    after = weights(runner)
+    assert not all(torch.equal(before[k], after[k]) for k in before)
+    hooks = [type(h).__name__ for h in runner.hooks]
+    assert hooks.count('CheckpointShiftHook') == 1

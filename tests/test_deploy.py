@@ -290,3 +290,70 @@ def test_python_dash_m_runs_it(root, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert re.search(r'\.mp4: pan (left|right) \d\.\d\d', out)
     assert 'pan right: ' in out and 'pan left: ' in out
+
+
+VIEWS_CONFIG = '''_base_ = [{base!r}]
+# the preprocessor swaps the channels (to_rgb), and a video gives 6 views
+# (2 clips x 3 crops) far apart: channel order and view averaging matter
+model = dict(data_preprocessor=dict(to_rgb=True))
+test_pipeline = [
+    dict(type='DecordInit'),
+    dict(type='SampleFrames', clip_len=1, frame_interval=1, num_clips=8,
+         test_mode=True, twice_sample=True),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(96, 56), keep_ratio=False),
+    dict(type='ThreeCrop', crop_size=56),
+    dict(type='FormatShape', input_format='NCHW'),
+    dict(type='PackActionInputs')]
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+'''
+
+
+def test_runner_scores_differing_channels_and_views_as_mmaction_does(
+        root, tmp_path):
+    """A graph whose preprocessor swaps the channels and whose test pipeline
+    gives several views: the runner (each decoder) gives
+    ``inference_recognizer``'s scores; the channel order, a mirrored frame
+    and the views' softmax-then-mean each move them by far more."""
+    from mmaction.apis import inference_recognizer, init_recognizer
+
+    from tsm_plugin.export import export
+    paths = assets(root)
+    config = tmp_path / 'views.py'
+    config.write_text(VIEWS_CONFIG.format(base=paths['config']))
+    # logits 20x the demo model's (near 0.5/0.5): views far apart in
+    # probability, so that averaging before the softmax shows
+    checkpoint = str(tmp_path / 'sharp.pth')
+    state = torch.load(paths['checkpoint'])['state_dict']
+    state['cls_head.fc_cls.weight'] *= 20
+    torch.save(dict(state_dict=state), checkpoint)
+    out = str(tmp_path / 'views.onnx')
+    result = export(str(config), checkpoint, out)
+    assert result['metadata']['channel_order'] == 'BGR'
+    model = init_recognizer(str(config), checkpoint, device='cpu')
+    videos = [p for p, _ in assets(root)['test'][:2]]
+    with torch.no_grad():
+        want = np.stack([inference_recognizer(model, v).pred_score.numpy()
+                         for v in videos])
+    tolerance = 2e-6  # measured: 2e-7
+    for decoder in ('decord', 'opencv'):
+        runner = deploy.TSMRunner(out, decoder=decoder)
+        got = np.stack([runner.predict_video(v) for v in videos])
+        np.testing.assert_allclose(got, want, rtol=0, atol=tolerance,
+                                   err_msg=decoder)
+    # teeth, on the runner's own frames of the first video
+    reader = deploy.VideoFile(videos[0])
+    frames = list(reader.reader.get_batch(
+        list(runner.sample(len(reader)))).asnumpy())
+    session = onnx_session(out)
+
+    def scores(rows, average=lambda s: softmax(s).mean(0)):
+        rows = rows.reshape((-1, 8) + rows.shape[1:])
+        return average(session.run(None, {'frames': rows})[0])
+    rows = runner.prepare(frames)
+    assert rows.shape[0] == 6 * 8
+    np.testing.assert_allclose(scores(rows), want[0], rtol=0, atol=tolerance)
+    assert np.abs(scores(rows[:, ::-1]) - want[0]).max() > 100 * tolerance
+    assert np.abs(scores(rows[..., ::-1]) - want[0]).max() > 100 * tolerance
+    mean_first = scores(rows, lambda s: softmax(s.mean(0)))
+    assert np.abs(mean_first - want[0]).max() > 100 * tolerance

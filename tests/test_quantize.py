@@ -190,3 +190,107 @@ def test_int8_export_names_missing_videos(root, tmp_path):
                        'found: pass data_root'):
         export(paths['config'], paths['checkpoint'], str(tmp_path / 'x.onnx'),
                int8=True, data_root=str(tmp_path), calibration_videos=6)
+
+
+def weight_scales(path):
+    """``{int8 weight: its DequantizeLinear's scale}`` of the conv and
+    linear weights (int8 initializers of 2 or 4 dimensions)."""
+    model = onnx.load(path)
+    inits = {i.name: i for i in model.graph.initializer}
+    scales = {}
+    for node in model.graph.node:
+        weight = inits.get(node.input[0])
+        if node.op_type == 'DequantizeLinear' and weight is not None \
+                and weight.data_type == onnx.TensorProto.INT8 \
+                and len(weight.dims) in (2, 4):
+            scales[weight.name] = (tuple(weight.dims), numpy_helper.to_array(
+                inits[node.input[1]]))
+    return scales
+
+
+@pytest.mark.parametrize('online', [False, True])
+def test_weight_scales_are_per_output_channel(root, online):
+    _, int8_path, _ = graphs(root, online)
+    scales = weight_scales(int8_path)
+    assert len(scales) >= 20
+    for name, (dims, scale) in scales.items():
+        assert scale.shape == (dims[0], ), (name, dims, scale.shape)
+    # the channels' ranges do differ: one scale for all would lose them
+    spread = [s.max() / s.min() for _, s in scales.values()]
+    assert max(spread) > 2
+
+
+class Stop(Exception):
+    pass
+
+
+def test_int8_export_calibrates_and_checks_on_disjoint_videos_as_laid_out(
+        root, monkeypatch, tmp_path):
+    """What the int8 export really feeds: calibration samples laid out as
+    the graph's input (NCHW: frames flattened), and check videos none of
+    which calibrated it, by name. (Stopped before quantizing.)"""
+    seen = {}
+    real_samples = quantize.calibration_samples
+
+    def calibration_samples(float_path, recognizer, config, videos, *args):
+        seen['calibration'] = [p for p, _ in videos]
+        seen['samples'] = real_samples(float_path, recognizer, config, videos,
+                                       *args)
+        seen['graph'] = onnx.load(float_path)
+        return seen['samples']
+
+    def compare_graphs(float_path, int8_path, recognizer, config, videos,
+                       *args, **kwargs):
+        seen['check'] = [p for p, _ in videos]
+        raise Stop
+    monkeypatch.setattr(quantize, 'calibration_samples', calibration_samples)
+    monkeypatch.setattr(quantize, 'quantize_graph', lambda *a, **k: None)
+    monkeypatch.setattr(quantize, 'compare_graphs', compare_graphs)
+    from tsm_plugin.export import export
+    paths = assets(root)
+    with pytest.raises(Stop):
+        export(paths['config'], paths['checkpoint'],
+               str(tmp_path / 'nchw.onnx'), layout='NCHW', int8=True,
+               calibration_videos=6, check_videos=4)
+    import os.path as osp
+    calibration = {osp.basename(p) for p in seen['calibration']}
+    check = {osp.basename(p) for p in seen['check']}
+    assert len(calibration) == 6 and len(check) == 4
+    assert not calibration & check, calibration & check
+    (graph_input, ) = seen['graph'].graph.input
+    dims = [d.dim_value or None for d in
+            graph_input.type.tensor_type.shape.dim]
+    assert len(dims) == 4  # (N*T, 3, H, W)
+    assert len(seen['samples']) == 6
+    for sample in seen['samples']:
+        frames = sample[graph_input.name]
+        assert frames.ndim == 4 and frames.shape[0] % 8 == 0
+        assert all(d is None or d == s for d, s in zip(dims, frames.shape))
+
+
+class FakeStream:
+    """An ONNX Runtime session of a streaming graph whose per-frame scores
+    are known: step t scores ``[t, t**2]``."""
+
+    def __init__(self):
+        self.step = 0
+
+    def get_inputs(self):
+        from types import SimpleNamespace
+        return [SimpleNamespace(name='frames', shape=[1, 3, 2, 2]),
+                SimpleNamespace(name='buffer_0', shape=[1, 1, 2, 2])]
+
+    def run(self, _, feed):
+        t, self.step = self.step, self.step + 1
+        return [np.array([[t, t ** 2]], np.float32), feed['buffer_0']]
+
+
+@pytest.mark.parametrize('average_last', [1, 3, 20])
+def test_running_scores_average_exactly_the_last_frames(average_last):
+    frames = [np.zeros((1, 3, 2, 2), np.float32)] * 7
+    got = running_scores(FakeStream(), frames, average_last)
+    for t in range(7):  # frames max(0, t - k + 1) .. t, both included
+        window = range(max(0, t - average_last + 1), t + 1)
+        want = [sum(window) / len(window),
+                sum(s * s for s in window) / len(window)]
+        np.testing.assert_allclose(got[t], want, rtol=1e-6)

@@ -1,8 +1,9 @@
 """Temporal Shift Module (TSM) for MMAction2, as a plugin.
 
 Importing the package filters the stack's known-harmless warnings (see
-``quiet``), repairs the stack (see ``stack_fixes``) and registers the plugin's
-models in the ``tsm_plugin`` registry scope.
+``quiet``), repairs the stack (see ``stack_fixes``), makes mmengine's runner
+check a checkpoint's temporal shift (see ``checkpoint_meta``) and registers
+the plugin's models in the ``tsm_plugin`` registry scope.
 """
 from . import quiet
 
@@ -11,6 +12,12 @@ quiet.filter_harmless_warnings()  # before mmcv prints one on import
 from . import stack_fixes  # noqa: E402
 
 stack_fixes.apply_all()
+
+from . import checkpoint_meta  # noqa: E402
+
+# the stock tools (tools/test.py, train.py load_from/--resume) refuse a
+# checkpoint trained with another shift, as the plugin's commands do
+checkpoint_meta.check_runner_checkpoints()
 
 from .ops import TAdaConv2d, TemporalShift, temporal_shift  # noqa: E402
 from .models import (MobileNetV2TSM, Recognizer2D, ResNetTAda,  # noqa: E402

@@ -7,12 +7,21 @@ declares another ``shift_mode``, ``num_segments``, ``shift_div`` or
 (e.g. the bi-directional ``make demo`` checkpoint under the uni-directional
 online config: the weights fit, the shift does not). Checkpoints without
 that meta (MMAction2's model zoo, a bare ``state_dict``) are not checked.
+
+The plugin's own commands (live, export, streaming) call
+``check_checkpoint_config``; MMAction2's stock ``tools/test.py`` and
+``tools/train.py`` (``load_from``, ``--resume``) meet the same check in
+``CheckpointShiftHook``, which ``import tsm_plugin`` (a config's
+``custom_imports``) adds to every mmengine ``Runner``
+(``check_runner_checkpoints``).
 """
+import functools
 import inspect
 import os.path as osp
 import warnings
 
 import torch
+from mmengine.hooks import Hook
 
 # The backbone arguments that decide what the shift does to the features.
 SHIFT_ARGS = ('shift_mode', 'num_segments', 'shift_div', 'shift_place')
@@ -74,8 +83,14 @@ def check_checkpoint_config(config, checkpoint):
     a path, URL or None (nothing to check)."""
     if checkpoint is None:
         return
+    check_training_config(config, read_meta(checkpoint), checkpoint)
+
+
+def check_training_config(config, meta, checkpoint):
+    """``check_checkpoint_config`` on a checkpoint's ``meta`` already read;
+    ``checkpoint`` names it in the error."""
     from mmengine.config import Config
-    meta_cfg = read_meta(checkpoint).get('cfg')
+    meta_cfg = meta.get('cfg') if isinstance(meta, dict) else None
     if not isinstance(meta_cfg, str):
         return  # e.g. a model-zoo checkpoint: no training config to compare
     try:
@@ -98,3 +113,40 @@ def check_checkpoint_config(config, checkpoint):
             f'than the config{where} declares: {"; ".join(differ)}. Its '
             "meta['cfg'] holds the config it was trained with: use that "
             'config, or a checkpoint trained with this one')
+
+
+class CheckpointShiftHook(Hook):
+    """The check in mmengine's ``Runner``: ``Runner.load_checkpoint`` (what
+    ``load_from``, ``--resume`` and ``tools/test.py CONFIG CHECKPOINT`` run)
+    calls ``after_load_checkpoint`` with the loaded checkpoint before its
+    weights reach the model, so a mismatch stops the run there."""
+
+    priority = 'VERY_HIGH'  # before any other hook sees the checkpoint
+
+    def after_load_checkpoint(self, runner, checkpoint):
+        backbone = (runner.cfg.get('model') or {}).get('backbone')
+        if not isinstance(backbone, dict) or 'type' not in backbone:
+            return  # a runner built from objects: no config to compare
+        meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+        check_training_config(runner.cfg, meta, runner._load_from
+                              or 'being loaded')
+
+
+def check_runner_checkpoints():
+    """Give every mmengine ``Runner`` built from now on a
+    ``CheckpointShiftHook`` (idempotent). A patch of ``register_hooks``,
+    not a hook in the plugin's configs, so that a user's own config that
+    imports the plugin is checked too."""
+    from mmengine.runner import Runner
+    register = Runner.register_hooks
+    if getattr(register, 'tsm_plugin_check', False):
+        return
+
+    @functools.wraps(register)
+    def register_hooks(self, default_hooks=None, custom_hooks=None):
+        register(self, default_hooks, custom_hooks)
+        if not any(isinstance(h, CheckpointShiftHook) for h in self._hooks):
+            self.register_hook(CheckpointShiftHook())
+
+    register_hooks.tsm_plugin_check = True
+    Runner.register_hooks = register_hooks

@@ -106,6 +106,22 @@ def test_demo_job_trains_and_tests_with_the_stock_tools(tmp_path, capsys):
     assert run.read_test_metrics(osp.join(tsm['work_dir'], 'test')) \
         ['acc/top1'] == tsm['test_top1']
 
+    # that bi-directional checkpoint under the online demo's uni-directional
+    # config: the stock test.py refuses it, naming both, before testing
+    # (train.py's load_from and --resume build the same Runner and load
+    # through the same call: tests/test_checkpoint_meta.py, in-process)
+    online = osp.join(run.CONFIG_DIR, 'tsm_r18_online_demo.py')
+    log = tmp_path / 'refused' / 'test.log'
+    with pytest.raises(RuntimeError) as error:
+        run.test(online, tsm['checkpoint'], str(log.parent),
+                 run.data_root_options(str(tmp_path / 'data')), 'refused')
+    message = str(error.value)
+    assert ("shift_mode='bidirectional' in the checkpoint, "
+            "shift_mode='unidirectional' in the config") in message
+    assert tsm['checkpoint'] in message and online in message
+    assert 'Epoch(test)' not in log.read_text()
+    capsys.readouterr()
+
     with open(tmp_path / 'curves.png', 'rb') as f:
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
     with open(tmp_path / 'results.txt') as f:

@@ -1,6 +1,8 @@
 """``StreamingShift``'s in-place swap (eager inference) against its
 concatenation (what traces record, and the path with autograd on): same
 output bits, the input restored, the buffers untouched."""
+import itertools
+
 import pytest
 import torch
 from mmcv.cnn import ConvModule
@@ -19,6 +21,12 @@ def nets():
         # starts with an in-place op on its input: must not be swapped
         'in-place first': nn.Sequential(nn.ReLU(inplace=True),
                                         nn.Conv2d(16, 8, 1)),
+        # ConvModule in every layer order, its ReLU in place (mmcv's
+        # default): pre-activation ones write on their input
+        **{f'ConvModule {"-".join(order)}': ConvModule(
+            16, 8, 1, norm_cfg=dict(type='BN'),
+            act_cfg=dict(type='ReLU', inplace=True), order=order).eval()
+           for order in itertools.permutations(('conv', 'norm', 'act'))},
     }
 
 
@@ -40,7 +48,8 @@ def test_swap_same_bits_as_concatenation(name, first_frame):
     passed = None if first_frame else history.clone()
     before = x.clone()
     swapped = StreamingShift.reads_input_once(net)
-    assert swapped == (name != 'in-place first')
+    assert swapped == (name in ('conv', 'ConvModule')
+                       or name.startswith('ConvModule conv-'))
     fast, fast_new = run(streaming, x, history, grad=False)
     assert torch.equal(x, before)  # restored (or never touched)
     x = before.clone()

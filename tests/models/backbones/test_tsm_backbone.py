@@ -94,6 +94,28 @@ def test_placement_table_lists_every_shift_and_the_channels_moved():
                                      is_shift=False).placement_table()
 
 
+@pytest.mark.parametrize('shift_div,mode', [(4, 'bidirectional'),
+                                             (16, 'unidirectional')])
+def test_placement_table_moves_channels_by_the_real_shift_div(shift_div,
+                                                             mode):
+    """Each row's moved channels are its channels // shift_div, what the
+    shift really moves (not the default 8's)."""
+    backbone = MODELS.build(dict(
+        type='tsm_plugin.TSMBackbone', num_segments=T, shift_div=shift_div,
+        shift_mode=mode, backbone=NETWORKS['mmaction-resnet18']))
+    rows = [line.split(None, 3) for line in
+            backbone.placement_table().splitlines()
+            if line.startswith('backbone.layer')]
+    assert len(rows) == 8
+    for name, _, channels, moved in rows:
+        shift = backbone.get_submodule(name)
+        assert shift.shift_div == shift_div
+        fold = int(channels) // shift_div
+        want = (f'{fold} back + {fold} forward' if mode == 'bidirectional'
+                else f'{fold} from t-1')
+        assert moved.startswith(want + '  '), (name, moved)
+
+
 def test_placement_command_prints_the_table(tmp_path, capsys):
     from tsm_plugin.placement import main
     config = tmp_path / 'tsm_mbv2.py'

@@ -39,15 +39,19 @@ class Clip2DBackbone(nn.Module):
         self.out_channels = self._probe_channels()
 
     def _probe_channels(self):
-        """Channels of the feature map, from one small frame in eval mode."""
-        training = self.backbone.training
+        """Channels of the feature map, from one small frame in eval mode
+        (BN statistics, e.g. a pretrained network's, stay as they are). Each
+        module's training flag is put back as the library left it: a
+        network's own ``train()`` may not restore modules it built frozen."""
+        modes = [(m, m.training) for m in self.backbone.modules()]
         self.backbone.eval()
         try:
             with torch.no_grad():
                 x = torch.zeros(1, in_channels(self.backbone) or 3, 64, 64)
                 return self.forward_2d(x).shape[1]
         finally:
-            self.backbone.train(training)
+            for module, training in modes:
+                module.training = training
 
     def forward(self, x):
         check_shift_input(x, self.num_segments)
