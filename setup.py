@@ -39,7 +39,8 @@ setup(
     extras_require={
         'tests': ['pytest'],
         'demo': ['matplotlib'],
-        # ONNX export check and parity tests (python -m tsm_plugin.export)
+        # ONNX export check and parity tests
+        # (python -m tsm_plugin.deploy.export)
         'export': ['onnx>=1.16', 'onnxruntime>=1.18'],
         # TSMBackbone / TAdaBackbone over timm's, torchvision's and
         # mmpretrain's networks, MobileOneTSM (mmpretrain). torchvision needs

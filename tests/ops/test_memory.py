@@ -10,7 +10,7 @@ import torch
 from mmaction.models import ResNetTSM as MMAction2ResNetTSM
 
 from tsm_plugin.models.backbones.resnet_tsm import ResNetTSM
-from tsm_plugin.saved_memory import saved_activation_bytes
+from tsm_plugin.tools.saved_memory import saved_activation_bytes
 
 
 pytestmark = pytest.mark.usefixtures('one_thread')  # conftest.py

@@ -1,4 +1,4 @@
-"""``python -m tsm_plugin.check_data``: every broken entry of a config's
+"""``python -m tsm_plugin.tools.check_data``: every broken entry of a config's
 data sets named by list, line, path and reason; exit status 1 when any."""
 import faulthandler
 import os
@@ -16,9 +16,9 @@ from mmaction.registry import TRANSFORMS
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from tsm_plugin import check_data
+from tsm_plugin.tools import check_data
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEMO_CONFIG = REPO / 'configs' / 'demo' / 'tsm_r18_demo.py'
 REASONS = {
     'empty': 'empty file (0 bytes)',
@@ -45,7 +45,7 @@ def test_cli_names_every_bad_entry(bad_root, tmp_path):
     root, paths = bad_root
     out = tmp_path / 'bad.tsv'
     result = subprocess.run(
-        [sys.executable, '-m', 'tsm_plugin.check_data', str(DEMO_CONFIG),
+        [sys.executable, '-m', 'tsm_plugin.tools.check_data', str(DEMO_CONFIG),
          '--workers', '2', '--out', str(out), *options(
              root, f'test_dataloader.dataset.ann_file={MALFORMED_LIST}')],
         cwd=REPO, capture_output=True, text=True, timeout=300)
