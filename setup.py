@@ -37,7 +37,8 @@ setup(
         'setuptools<81',
     ],
     extras_require={
-        'tests': ['pytest'],
+        # pytest-xdist: `make test` runs the core tests on 2 workers
+        'tests': ['pytest', 'pytest-xdist>=3.5'],
         'demo': ['matplotlib'],
         # ONNX export check and parity tests
         # (python -m tsm_plugin.deploy.export)
