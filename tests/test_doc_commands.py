@@ -196,16 +196,28 @@ def logical_lines(lines):
     return out
 
 
-def strip_comment(line):
-    """``line`` without a trailing ``# comment`` (outside quotes)."""
-    quote = None
-    for i, char in enumerate(line):
+def unquoted(text):
+    """``(index, char, depth)`` of each character of ``text`` outside quotes;
+    ``depth``: how many ``$(...)`` it is inside."""
+    depth, quote = 0, None
+    for i, char in enumerate(text):
         if quote:
             if char == quote:
                 quote = None
         elif char in '\'"':
             quote = char
-        elif char == '#' and (i == 0 or line[i - 1].isspace()):
+        else:
+            if text.startswith('$(', i):
+                depth += 1
+            elif char == ')' and depth:
+                depth -= 1
+            yield i, char, depth
+
+
+def strip_comment(line):
+    """``line`` without a trailing ``# comment`` (outside quotes)."""
+    for i, char, _ in unquoted(line):
+        if char == '#' and (i == 0 or line[i - 1].isspace()):
             return line[:i].rstrip()
     return line.rstrip()
 
@@ -269,18 +281,8 @@ def is_assignment(command):
 def first_word(value):
     """``(first shell word, the rest)`` of ``value``: quotes and ``$(...)``
     kept whole."""
-    depth, quote = 0, None
-    for i, char in enumerate(value):
-        if quote:
-            if char == quote:
-                quote = None
-        elif char in '\'"':
-            quote = char
-        elif value.startswith('$(', i):
-            depth += 1
-        elif char == ')' and depth:
-            depth -= 1
-        elif char.isspace() and not depth:
+    for i, char, depth in unquoted(value):
+        if char.isspace() and not depth:
             return value[:i], value[i:].strip()
     return value, ''
 
