@@ -40,9 +40,15 @@ $(ZOO_STAMP): setup.py
 	$(ZOO_BIN)/pip install -q --no-build-isolation -e '.[tests,export,zoo]'
 	touch $(ZOO_STAMP)
 
+# Core tests on 2 workers (pytest-xdist, one torch thread each: tests/conftest.py;
+# a test module stays on one worker, so its module fixtures are built once),
+# then the zoo tests; prints the time.
+PYTEST_WORKERS ?= 2
 test: $(STAMP) $(ZOO_STAMP)
-	$(BIN)/python -m pytest -q -m 'not zoo' tests
-	$(ZOO_BIN)/python -m pytest -q -m zoo tests
+	@start=$$(date +%s); \
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile -m 'not zoo' tests && \
+	$(ZOO_BIN)/python -m pytest -q -m zoo tests; \
+	status=$$?; echo "make test: $$(( $$(date +%s) - start )) s (exit $$status)"; exit $$status
 
 demo: $(STAMP)
 	$(BIN)/python -m tsm_plugin.demo.run --work-dir work_dirs/demo

@@ -37,9 +37,11 @@ setup(
         'setuptools<81',
     ],
     extras_require={
-        'tests': ['pytest'],
+        # pytest-xdist: `make test` runs the core tests on 2 workers
+        'tests': ['pytest', 'pytest-xdist>=3.5'],
         'demo': ['matplotlib'],
-        # ONNX export check and parity tests (python -m tsm_plugin.export)
+        # ONNX export check and parity tests
+        # (python -m tsm_plugin.deploy.export)
         'export': ['onnx>=1.16', 'onnxruntime>=1.18'],
         # TSMBackbone / TAdaBackbone over timm's, torchvision's and
         # mmpretrain's networks, MobileOneTSM (mmpretrain). torchvision needs

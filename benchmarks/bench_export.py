@@ -8,11 +8,11 @@ weights), in one process:
   uni-directional shift (``StreamingRecognizer``'s pure step).
 Each is timed in PyTorch (eager, ``eval()``, ``no_grad``), in a second PyTorch
 copy of the same model (a control: its ratio is the timing noise) and in ONNX
-Runtime (CPU provider, graph exported by ``tsm_plugin.export``). The variants
-of a case take turns in rounds (order rotating); a ratio is the median over
-rounds of the ratio to PyTorch within the round, its spread half the
+Runtime (CPU provider, graph exported by ``tsm_plugin.deploy.export``). The
+variants of a case take turns in rounds (order rotating); a ratio is the median
+over rounds of the ratio to PyTorch within the round, its spread half the
 interquartile range of those ratios. Before timing, every graph is checked
-against PyTorch (``tsm_plugin.export.verify_*``).
+against PyTorch (``tsm_plugin.deploy.export.verify_*``).
 
 Both runtimes get ``--threads`` threads; idle threads wait passively
 (``OMP_WAIT_POLICY=PASSIVE``, ONNX Runtime ``allow_spinning=0``), so that on a
@@ -39,10 +39,9 @@ import tsm_plugin  # noqa: F401,E402  (repairs the stack for mmaction.models)
 from bench_shift import (check_rounds, cpu_name, interleaved,  # noqa: E402
                          paired_ratio, spread, write_results)
 from mmengine.logging import MMLogger  # noqa: E402
-from tsm_plugin.export import (OfflineGraph, export_module,  # noqa: E402
-                               io_names, offline_inputs, onnx_session,
-                               streaming_inputs, verify_offline,
-                               verify_streaming)
+from tsm_plugin.deploy.export import (  # noqa: E402
+    OfflineGraph, export_module, io_names, offline_inputs, onnx_session,
+    streaming_inputs, verify_offline, verify_streaming)
 from tsm_plugin.online import StreamingRecognizer  # noqa: E402
 from tsm_plugin.registry import MODELS  # noqa: E402
 

@@ -4,14 +4,14 @@ latency (CPU), in one run.
 For each ``CONFIG CHECKPOINT`` pair (uni-directional models, e.g. the online
 demo's ResNet-18 and MobileNetV2):
 
-1. ``tsm_plugin.export`` writes the offline and the streaming graph, int8,
-   calibrated on the first ``--calibration-videos`` val videos and checked on
-   the next ``--check-videos`` (the float graph is kept beside it);
+1. ``tsm_plugin.deploy.export`` writes the offline and the streaming graph,
+   int8, calibrated on the first ``--calibration-videos`` val videos and
+   checked on the next ``--check-videos`` (the float graph is kept beside it);
 2. top-1 on the test split, float and int8, through the runner
-   (``tsm_plugin/deploy.py``, as on a device): offline (the test pipeline's
-   sampled frames, ``inference_recognizer``'s scores) and streamed (every
-   ``frame_step``-th frame, the running-average label at the last frame, as
-   ``python -m tsm_plugin.online`` shows it);
+   (``tsm_plugin/deploy/runner.py``, as on a device): offline (the test
+   pipeline's sampled frames, ``inference_recognizer``'s scores) and streamed
+   (every ``frame_step``-th frame, the running-average label at the last
+   frame, as ``python -m tsm_plugin.online`` shows it);
 3. latency per clip (offline, one clip of the test pipeline) and per
    streaming step (one frame + buffers), in ONNX Runtime: float, a second
    float session (control: its ratio is the noise), int8. The variants take
@@ -37,9 +37,9 @@ import numpy as np
 import tsm_plugin  # noqa: F401  (repairs the stack for mmaction.models)
 from bench_shift import cpu_name, interleaved, paired_ratio, spread, \
     write_results
-from tsm_plugin.deploy import TSMRunner
-from tsm_plugin.export import export, onnx_session
-from tsm_plugin.quantize import split_videos
+from tsm_plugin.deploy.runner import TSMRunner
+from tsm_plugin.deploy.export import export, onnx_session
+from tsm_plugin.deploy.quantize import split_videos
 
 FLOAT, CONTROL, INT8 = 'float32', 'float32, a second session (noise)', 'int8'
 
@@ -75,7 +75,7 @@ def accuracy(paths, videos, online):
 def latency_inputs(path, video, online):
     """A real input of the graph: the first test video's clip, or its 4th
     streamed frame with the buffers the 3 before left."""
-    from tsm_plugin.deploy import VideoFile
+    from tsm_plugin.deploy.runner import VideoFile
     runner = TSMRunner(path)
     reader = VideoFile(video)
     if not online:
@@ -178,7 +178,7 @@ def write(rows, figures, args):
         f'{args.threads}`; {cpu_name()} (int8 instructions: '
         f'{int8_instructions()}), onnxruntime {onnxruntime.__version__}, '
         f'load average {os.getloadavg()[0]:.1f} at the end.', '',
-        '## Test top-1 (through tsm_plugin/deploy.py)', '',
+        '## Test top-1 (through tsm_plugin/deploy/runner.py)', '',
         '| model | graph | test videos | float32 | int8 | int8 check on '
         'held-out val (agreement, max prob. diff.) | export + calibration |',
         '|---|---|---|---|---|---|---|']

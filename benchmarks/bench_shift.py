@@ -56,7 +56,7 @@ from tsm_plugin.models.backbones.resnet_tsm import (  # noqa: E402
     ResNetTSM, unwrapped_name)
 from tsm_plugin.ops import temporal_shift  # noqa: E402
 from tsm_plugin.ops.temporal_shift import _shift as plain_shift  # noqa: E402
-from tsm_plugin.saved_memory import saved_activation_bytes  # noqa: E402
+from tsm_plugin.tools.saved_memory import saved_activation_bytes  # noqa: E402
 
 SEGMENTS = 8
 TSN, CONTROL, MMA, PLUGIN, PLAIN = (

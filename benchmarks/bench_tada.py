@@ -48,7 +48,7 @@ from bench_shift import (check_rounds, cpu_name, inference,  # noqa: E402
 from tsm_plugin.models.backbones.resnet_tada import ResNetTAda  # noqa: E402
 from tsm_plugin.models.backbones.resnet_tsm import ResNetTSM  # noqa: E402
 from tsm_plugin.ops import TAdaConv2d, tadaconv  # noqa: E402
-from tsm_plugin.saved_memory import saved_activation_bytes  # noqa: E402
+from tsm_plugin.tools.saved_memory import saved_activation_bytes  # noqa: E402
 
 TSN, TSN_AGAIN, TSM, TADA = 'TSN', 'TSN, a second copy', 'TSM', 'TAda2D'
 TADA_PLAIN = 'TAda2D, without the eager kernels'

@@ -50,7 +50,7 @@ from tsm_plugin.ops import (TAdaConv2d, TemporalShift, temporal_avg_pool,
                             temporal_shift)
 from tsm_plugin.ops import tadaconv as tadaconv_module
 from tsm_plugin.ops.temporal_shift import _shift
-from tsm_plugin.saved_memory import saved_activation_bytes
+from tsm_plugin.tools.saved_memory import saved_activation_bytes
 
 CL = torch.channels_last
 RESULTS = []  # (check, passed, detail)

@@ -23,7 +23,7 @@ import tsm_plugin  # noqa: F401  (repairs the stack for mmaction.models)
 from mmaction.models import ResNetTSM as MMAction2ResNetTSM
 from mmaction.registry import MODELS
 from tsm_plugin.models.backbones.resnet_tsm import ResNetTSM
-from tsm_plugin.saved_memory import saved_activation_bytes
+from tsm_plugin.tools.saved_memory import saved_activation_bytes
 
 MODELS_TO_COUNT = {
     'TSN': lambda: ResNetTSM(50, is_shift=False),

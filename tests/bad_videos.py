@@ -1,5 +1,5 @@
 """A tiny demo data set with one broken entry of each kind, for the tests of
-``tsm_plugin.datasets`` and ``tsm_plugin.check_data``."""
+``tsm_plugin.datasets`` and ``tsm_plugin.tools.check_data``."""
 import os
 import struct
 

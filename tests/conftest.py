@@ -1,3 +1,5 @@
+import os
+
 import pytest
 import torch
 
@@ -6,6 +8,9 @@ import tsm_plugin  # noqa: F401,E402
 
 
 def pytest_configure(config):
+    if os.environ.get('PYTEST_XDIST_WORKER'):
+        # `make test` runs 2 workers on 2 cores: one thread each, not 2 x 2
+        torch.set_num_threads(1)
     config.addinivalue_line(
         'markers', 'zoo: needs torchvision, timm and mmpretrain: `make test` '
         'runs these in .venv-zoo (torch 2.14.1 + torchvision 0.29.1)')

@@ -1,4 +1,4 @@
-"""Shared by tests/test_quantize.py and tests/test_deploy.py: demo mp4s, the
+"""Shared by tests/deploy/ and tests/test_doc_commands.py: demo mp4s, the
 online demo model (uni-directional ResNet-18, 56 px) with random weights
 whose BN statistics are measured on the demo frames (so its scores vary
 from video to video, and an int8 error shows), and its four graphs: offline
@@ -15,7 +15,7 @@ from mmengine.registry import init_default_scope
 from online.online_helpers import calibrate
 
 from tsm_plugin.demo.make_data import make_dataset
-from tsm_plugin.export import export
+from tsm_plugin.deploy.export import export
 from tsm_plugin.online.frames import FramePreprocessor, VideoFile
 
 REPO = Path(__file__).resolve().parents[1]

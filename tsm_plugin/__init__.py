@@ -2,7 +2,7 @@
 
 Importing the package filters the stack's known-harmless warnings (see
 ``quiet``), repairs the stack (see ``stack_fixes``), makes mmengine's runner
-check a checkpoint's temporal shift (see ``checkpoint_meta``) and registers
+check a checkpoint's temporal shift (see ``models.checkpoint_meta``) and registers
 the plugin's models in the ``tsm_plugin`` registry scope.
 """
 from . import quiet
@@ -13,7 +13,7 @@ from . import stack_fixes  # noqa: E402
 
 stack_fixes.apply_all()
 
-from . import checkpoint_meta  # noqa: E402
+from .models import checkpoint_meta  # noqa: E402
 
 # the stock tools (tools/test.py, train.py load_from/--resume) refuse a
 # checkpoint trained with another shift, as the plugin's commands do

@@ -1,6 +1,6 @@
 """The streaming benchmark keeps working: a tiny run writes a row per backbone
 and stream count with every ratio (timings themselves are not asserted)."""
-from bench_runner import run_bench
+from bench_runner import refuse_in_process, run_bench
 
 SCRIPT = 'bench_online.py'
 
@@ -24,7 +24,7 @@ def test_tiny_run_writes_a_row_per_backbone_and_stream_count(tmp_path):
 
 
 def test_too_few_rounds_is_refused(tmp_path):
-    result = run_bench(SCRIPT, tmp_path, '--rounds', '1')
-    assert result.returncode == 2
-    assert '--rounds must be >= 2, got 1' in result.stderr
+    code, stderr = refuse_in_process(SCRIPT, tmp_path, '--rounds', '1')
+    assert code == 2
+    assert '--rounds must be >= 2, got 1' in stderr
     assert not (tmp_path / 'bench_online.md').exists()

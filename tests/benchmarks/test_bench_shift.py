@@ -2,7 +2,7 @@
 figures (exact, unlike the timings, which are not checked) are right."""
 import csv
 
-from bench_runner import run_bench
+from bench_runner import refuse_in_process, run_bench
 
 SCRIPT = 'bench_shift.py'
 
@@ -27,7 +27,7 @@ def test_tiny_run_writes_tables_with_exact_memory(tmp_path):
 
 
 def test_too_few_rounds_is_refused(tmp_path):
-    result = run_bench(SCRIPT, tmp_path, '--rounds', '1')
-    assert result.returncode == 2
-    assert '--rounds must be >= 2, got 1' in result.stderr
+    code, stderr = refuse_in_process(SCRIPT, tmp_path, '--rounds', '1')
+    assert code == 2
+    assert '--rounds must be >= 2, got 1' in stderr
     assert not (tmp_path / 'bench_shift.md').exists()

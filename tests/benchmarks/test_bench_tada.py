@@ -3,7 +3,7 @@ TAda2D rows beside TSM's; its exact figures (parameters, FLOPs, memory; not
 the timings) are checked."""
 import csv
 
-from bench_runner import run_bench
+from bench_runner import refuse_in_process, run_bench
 
 SCRIPT = 'bench_tada.py'
 
@@ -39,7 +39,7 @@ def test_tiny_run_writes_tables_with_exact_figures(tmp_path):
 
 
 def test_too_few_rounds_is_refused(tmp_path):
-    result = run_bench(SCRIPT, tmp_path, '--op-reps', '1')
-    assert result.returncode == 2
-    assert '--op-reps must be >= 2, got 1' in result.stderr
+    code, stderr = refuse_in_process(SCRIPT, tmp_path, '--op-reps', '1')
+    assert code == 2
+    assert '--op-reps must be >= 2, got 1' in stderr
     assert not (tmp_path / 'bench_tada.md').exists()

@@ -1,6 +1,6 @@
 """The TAdaConv2d profile keeps working: a tiny run writes a row per variant
 (timings themselves are not asserted)."""
-from bench_runner import run_bench
+from bench_runner import refuse_in_process, run_bench
 
 SCRIPT = 'profile_tadaconv.py'
 
@@ -20,6 +20,6 @@ def test_tiny_run_writes_a_row_per_variant(tmp_path):
 
 
 def test_too_few_rounds_is_refused(tmp_path):
-    result = run_bench(SCRIPT, tmp_path, '--rounds', '1')
-    assert result.returncode == 2
-    assert '--rounds must be >= 2, got 1' in result.stderr
+    code, stderr = refuse_in_process(SCRIPT, tmp_path, '--rounds', '1')
+    assert code == 2
+    assert '--rounds must be >= 2, got 1' in stderr

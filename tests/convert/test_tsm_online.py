@@ -90,7 +90,7 @@ def test_converted_online_model_keys_and_config(online):
 
 def test_exports_the_streaming_step(online, tmp_path):
     pytest.importorskip('onnxruntime')
-    from tsm_plugin.export import export
+    from tsm_plugin.deploy.export import export
     _, _, out = online
     result = export(CONFIG, out, str(tmp_path / 'jester.onnx'), online=True,
                     input_size=(SIDE, SIDE), class_names=None)

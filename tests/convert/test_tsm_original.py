@@ -14,7 +14,7 @@ from mmengine.config import Config
 
 from original_tsm import (TSN, make_tsm_mobilenet_v2, make_tsm_resnet,
                           randomise, save_pth_tar)
-from tsm_plugin.checkpoint_meta import (CheckpointConfigMismatch,
+from tsm_plugin.models.checkpoint_meta import (CheckpointConfigMismatch,
                                         check_checkpoint_config)
 from tsm_plugin.convert import ConversionError, convert
 from tsm_plugin.convert.__main__ import main

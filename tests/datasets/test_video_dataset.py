@@ -93,7 +93,7 @@ def test_undecodable_video_named_with_label_and_line(bad_root, kind, cause,
         f'loading video {info["filename"]} (label {info["label"]}, line '
         f'{line} of {bad_root / "train.txt"}) failed: ')
     assert cause in message
-    assert 'tsm_plugin.check_data' in message
+    assert 'tsm_plugin.tools.check_data' in message
     assert error.value.__cause__ is not None  # decord's error, chained
     assert len(dataset[0]['imgs']) == 8  # good videos load as before
 

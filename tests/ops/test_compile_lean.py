@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from tsm_plugin.models.backbones.resnet_tsm import ResNetTSM
-from tsm_plugin.saved_memory import saved_activation_bytes
+from tsm_plugin.tools.saved_memory import saved_activation_bytes
 
 pytestmark = pytest.mark.usefixtures('one_thread')  # conftest.py
 

@@ -15,7 +15,7 @@ from mmaction.models import ResNetTSM as MMAction2ResNetTSM
 from mmaction.registry import MODELS
 
 from tsm_plugin.models.backbones.resnet_tsm import ResNetTSM
-from tsm_plugin.saved_memory import saved_activation_bytes
+from tsm_plugin.tools.saved_memory import saved_activation_bytes
 
 
 pytestmark = pytest.mark.usefixtures('one_thread')  # conftest.py

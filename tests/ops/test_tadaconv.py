@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tsm_plugin.ops import CalibrationGenerator, TAdaConv2d, temporal_avg_pool
-from tsm_plugin.saved_memory import saved_activation_bytes
+from tsm_plugin.tools.saved_memory import saved_activation_bytes
 
 T = 4
 

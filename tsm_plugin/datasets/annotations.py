@@ -5,7 +5,7 @@ MMAction2 parses the whole list at once, so a malformed line surfaces as
 with no line number, and a blank line becomes a video named after the data
 folder. Here every line is checked on its own and a bad one is named by its
 number; the dataset (``tsm_plugin.datasets.VideoDataset``) and the data check
-(``python -m tsm_plugin.check_data``) share these rules.
+(``python -m tsm_plugin.tools.check_data``) share these rules.
 """
 import os.path as osp
 from typing import List, NamedTuple, Union

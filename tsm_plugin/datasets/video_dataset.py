@@ -22,8 +22,8 @@ from ..registry import DATASETS
 from .annotations import (format_listing, is_local, local_file_exists,
                           read_annotations)
 
-CHECK_DATA_HINT = ('`python -m tsm_plugin.check_data CONFIG` lists every '
-                   'video that will fail, before training')
+CHECK_DATA_HINT = ('`python -m tsm_plugin.tools.check_data CONFIG` lists '
+                   'every video that will fail, before training')
 
 
 class BadVideoError(RuntimeError):

@@ -142,7 +142,7 @@ class StreamingRecognizer(nn.Module):
         attached), then stream it; ``kwargs`` go to ``__init__``."""
         from mmaction.apis import init_recognizer
 
-        from ..checkpoint_meta import check_checkpoint_config
+        from ..models.checkpoint_meta import check_checkpoint_config
         check_checkpoint_config(config, checkpoint)
         recognizer = init_recognizer(config, checkpoint, device=device)
         return cls(recognizer, **kwargs)

@@ -186,7 +186,7 @@ def test_onnx_offline_export_matches_pytorch(tmp_path):
     """A Recognizer2D over a TAdaBackbone (calibration and aggregation
     active) exports to an offline ONNX graph that ONNX Runtime runs like
     PyTorch, on a batch of 3 clips (traced with 1)."""
-    from tsm_plugin.export import (OfflineGraph, export_module,
+    from tsm_plugin.deploy.export import (OfflineGraph, export_module,
                                    offline_inputs, run_onnx, verify_offline)
     torch.manual_seed(0)
     recognizer = MODELS.build(dict(

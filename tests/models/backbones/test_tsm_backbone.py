@@ -117,7 +117,7 @@ def test_placement_table_moves_channels_by_the_real_shift_div(shift_div,
 
 
 def test_placement_command_prints_the_table(tmp_path, capsys):
-    from tsm_plugin.placement import main
+    from tsm_plugin.tools.placement import main
     config = tmp_path / 'tsm_mbv2.py'
     config.write_text(
         "custom_imports = dict(imports=['tsm_plugin'])\n"
@@ -211,7 +211,7 @@ def test_init_weights_loads_a_2d_checkpoint_by_its_own_names(tmp_path):
 def test_placement_command_on_shipped_configs(config, capsys):
     from pathlib import Path
 
-    from tsm_plugin.placement import main
+    from tsm_plugin.tools.placement import main
     main([str(Path(__file__).resolve().parents[3] / config)])
     out = capsys.readouterr().out
     assert ('16 TAdaConv2d' in out) if 'tada' in config \

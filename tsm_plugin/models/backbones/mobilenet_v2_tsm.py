@@ -12,7 +12,7 @@ from ...ops.temporal_shift import check_shift_args
 from ...registry import MODELS
 from ..blocks import find_residual_blocks
 from ..shift_placement import insert_shifts, placement_table
-from .clip_backbone import ClipBackboneMixin
+from .clip_mixin import ClipBackboneMixin
 from .resnet_args import check_pretrained2d
 
 

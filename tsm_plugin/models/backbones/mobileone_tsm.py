@@ -5,7 +5,7 @@ Same arguments, module names and state-dict keys as
 strictly), plus ``shift_mode`` and the plugin's checks. MobileOne is
 mmpretrain's, so importing this module imports mmpretrain (the ``zoo`` extra);
 ``import tsm_plugin`` does not: the registry entry ``tsm_plugin.MobileOneTSM``
-imports this module when it builds (``mobileone_tsm_lazy.py``).
+imports this module when it builds (``mobileone_tsm_registration.py``).
 """
 from mmaction.models.backbones.mobileone_tsm import \
     MobileOneTSM as MMActionMobileOneTSM
@@ -14,7 +14,7 @@ from torch import nn
 
 from ...ops.temporal_shift import check_shift_args
 from ..shift_placement import insert_shifts, placement_table
-from .clip_backbone import ClipBackboneMixin
+from .clip_mixin import ClipBackboneMixin
 
 
 class Unshifted(nn.Module):

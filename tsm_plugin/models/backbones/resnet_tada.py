@@ -27,7 +27,7 @@ from ...ops.tadaconv import (TAdaConv2d, check_calibration_args,
                              check_num_segments, tada_aggregation)
 from ...registry import MODELS
 from ..blocks import text_table
-from .clip_backbone import ClipBackboneMixin
+from .clip_mixin import ClipBackboneMixin
 from .resnet_args import check_pretrained2d
 from .resnet_tsm import resolve_torchvision_checkpoint, torchvision_to_mmaction
 

@@ -24,7 +24,7 @@ from ...registry import MODELS
 from ..blocks import find_residual_blocks
 from ..shift_placement import (check_shift_place, insert_shifts,
                                placement_table, shift_targets)
-from .clip_backbone import ClipBackboneMixin
+from .clip_mixin import ClipBackboneMixin
 from .resnet_args import (check_bools, check_pretrained2d,
                           check_resnet_args)
 

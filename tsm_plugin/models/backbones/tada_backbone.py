@@ -28,7 +28,7 @@ from ...ops.tadaconv import (TAdaConv2d, check_calibration_args,
 from ...registry import MODELS
 from ..blocks import (find_residual_blocks, get_module, match_modules,
                       set_module, text_table)
-from .clip_2d import Clip2DBackbone
+from .clip_wrapper import Clip2DBackbone
 
 NORMS = (nn.modules.batchnorm._BatchNorm, nn.LayerNorm, nn.GroupNorm)
 # Conv2d subclasses whose forward computes nn.Conv2d's: mmcv's wrapper only

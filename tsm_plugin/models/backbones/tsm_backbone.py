@@ -4,7 +4,7 @@ from ...registry import MODELS
 from ..blocks import find_residual_blocks, match_modules
 from ..shift_placement import (check_shift_place, insert_shifts,
                                placement_table, shift_targets)
-from .clip_2d import Clip2DBackbone
+from .clip_wrapper import Clip2DBackbone
 from .resnet_args import check_bools
 
 
@@ -30,7 +30,7 @@ class TSMBackbone(Clip2DBackbone):
         lean_shift (bool): in front of a plain ``nn.Conv2d``, keep no
             shifted copy for backward (see ``ops.TemporalShift``).
 
-    ``placement_table()`` (or ``python -m tsm_plugin.placement CONFIG``)
+    ``placement_table()`` (or ``python -m tsm_plugin.tools.placement CONFIG``)
     shows where each shift went; a rule or pattern that finds nothing is a
     ``ValueError``.
     """

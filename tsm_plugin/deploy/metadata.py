@@ -1,5 +1,5 @@
 """What a runner needs to prepare frames for an exported graph, read from the
-config, for the graph's metadata (``tsm_plugin/deploy.py`` reads it).
+config, for the graph's metadata (``tsm_plugin/deploy/runner.py`` reads it).
 
 Keys (JSON values):
 
@@ -113,7 +113,7 @@ def streaming_frame_step(config, sample, data_root=None):
 def runner_metadata(config, recognizer, online, frame_step=None,
                     class_names=None, data_root=None):
     """The metadata keys of the module doc for ``config``'s test pipeline."""
-    from .online.frames import config_test_pipeline
+    from ..online.frames import config_test_pipeline
     steps, sample, unsupported = translate_pipeline(
         config_test_pipeline(config))
     preprocessor = config.get('model', {}).get('data_preprocessor') or {}

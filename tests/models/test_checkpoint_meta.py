@@ -12,16 +12,16 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from tsm_plugin.checkpoint_meta import (CheckpointConfigMismatch,
-                                        check_checkpoint_config)
+from tsm_plugin.models.checkpoint_meta import (CheckpointConfigMismatch,
+                                               check_checkpoint_config)
 from tsm_plugin.demo.make_data import make_clip, write_video
-from tsm_plugin.export import export
+from tsm_plugin.deploy.export import export
 from tsm_plugin.online import StreamingRecognizer
 from tsm_plugin.online.__main__ import main as live_main
 from tsm_plugin.online.evaluate import main as evaluate_main
 from tsm_plugin.registry import MODELS
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / 'configs' / 'demo'
 BIDIRECTIONAL = str(DEMO / 'tsm_r18_demo.py')  # what make demo trains
 UNIDIRECTIONAL = str(DEMO / 'tsm_r18_online_demo.py')

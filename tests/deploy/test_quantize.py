@@ -1,6 +1,7 @@
-"""INT8 export (tsm_plugin.quantize): calibrated on the config's own videos,
-checked against the float graph on held-out ones; zero-range tensors of the
-shift calibrate to finite scales; a bad quantization fails with figures.
+"""INT8 export (tsm_plugin.deploy.quantize): calibrated on the config's own
+videos, checked against the float graph on held-out ones; zero-range tensors
+of the shift calibrate to finite scales; a bad quantization fails with
+figures.
 
 The model is the online demo's (uni-directional ResNet-18, 56 px) with BN
 statistics measured on the demo frames (tests/int8_assets.py), so its
@@ -12,13 +13,14 @@ import pytest
 from int8_assets import assets, base, graphs
 from onnx import numpy_helper
 
-from tsm_plugin import quantize
-from tsm_plugin.export import main, onnx_session
+from tsm_plugin.deploy import quantize
+from tsm_plugin.deploy.export import main, onnx_session
 from tsm_plugin.online import StreamingRecognizer
-from tsm_plugin.quantize import (Int8MismatchError, agreement, check_figures,
-                                 check_scales, offline_clips, offline_scores,
-                                 quantize_graph, running_scores, softmax,
-                                 stream_session, video_frames)
+from tsm_plugin.deploy.quantize import (Int8MismatchError, agreement,
+                                        check_figures, check_scales,
+                                        offline_clips, offline_scores,
+                                        quantize_graph, running_scores,
+                                        softmax, stream_session, video_frames)
 
 
 @pytest.fixture(scope='module')
@@ -174,7 +176,7 @@ def test_check_figures_bounds():
 ])
 def test_int8_export_refuses_bad_calibration_arguments(root, kwargs, match,
                                                        tmp_path):
-    from tsm_plugin.export import export
+    from tsm_plugin.deploy.export import export
     paths = assets(root)
     with pytest.raises(ValueError, match=match):
         export(paths['config'], paths['checkpoint'], str(tmp_path / 'x.onnx'),
@@ -182,7 +184,7 @@ def test_int8_export_refuses_bad_calibration_arguments(root, kwargs, match,
 
 
 def test_int8_export_names_missing_videos(root, tmp_path):
-    from tsm_plugin.export import export
+    from tsm_plugin.deploy.export import export
     paths = assets(root)
     import shutil
     shutil.copy(f"{paths['root']}/data/val.txt", tmp_path / 'val.txt')
@@ -246,7 +248,7 @@ def test_int8_export_calibrates_and_checks_on_disjoint_videos_as_laid_out(
     monkeypatch.setattr(quantize, 'calibration_samples', calibration_samples)
     monkeypatch.setattr(quantize, 'quantize_graph', lambda *a, **k: None)
     monkeypatch.setattr(quantize, 'compare_graphs', compare_graphs)
-    from tsm_plugin.export import export
+    from tsm_plugin.deploy.export import export
     paths = assets(root)
     with pytest.raises(Stop):
         export(paths['config'], paths['checkpoint'],

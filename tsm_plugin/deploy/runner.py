@@ -1,9 +1,9 @@
-"""Run a TSM graph exported by ``tsm_plugin.export`` (float32 or int8) on a
-video or a camera, with nothing but numpy, ONNX Runtime and OpenCV (decord
-too, when installed, to decode files as MMAction2 does).
+"""Run a TSM graph exported by ``tsm_plugin.deploy.export`` (float32 or int8)
+on a video or a camera, with nothing but numpy, ONNX Runtime and OpenCV
+(decord too, when installed, to decode files as MMAction2 does).
 
-    python deploy.py MODEL.onnx VIDEO|CAMERA [--frame-step N] [--top-k K]
-    python -m tsm_plugin.deploy MODEL.onnx VIDEO|CAMERA
+    python runner.py MODEL.onnx VIDEO|CAMERA [--frame-step N] [--top-k K]
+    python -m tsm_plugin.deploy.runner MODEL.onnx VIDEO|CAMERA
 
 This one file imports nothing of tsm_plugin, torch or MMAction2: copy it to
 a device beside the .onnx file. Everything it needs comes from the graph's
@@ -23,7 +23,7 @@ of a stream, class names.
 
 In Python::
 
-    from deploy import TSMRunner          # or tsm_plugin.deploy
+    from runner import TSMRunner   # or: from tsm_plugin.deploy.runner import
     runner = TSMRunner('tsm.onnx')
     probs = runner.predict_video('video.mp4')       # offline graph
     for index, probs in runner.stream('video.mp4'):  # streaming graph
@@ -172,6 +172,8 @@ def parse_value(text):
 
 
 # --- frame sources ---
+# tsm_plugin/online/frames.py has the same readers (with torch around them):
+# repeated here on purpose, since this file must run alone on a device.
 
 class VideoFile:
     """Frames of a video file (RGB): decord when installed (as MMAction2
@@ -271,7 +273,8 @@ class TSMRunner:
     """An exported TSM graph and the preprocessing its metadata describes.
 
     Args:
-        model (str): the ``.onnx`` file written by ``tsm_plugin.export``.
+        model (str): the ``.onnx`` file written by
+            ``tsm_plugin.deploy.export``.
         frame_step (int | None): streaming: feed every N-th frame (default:
             the graph's ``frame_step``).
         average_last (int | None): streaming: label = top class of the mean
@@ -296,7 +299,7 @@ class TSMRunner:
         if missing:
             raise ValueError(
                 f'{model}: its metadata lacks {missing}; export it again with '
-                'this version of tsm_plugin.export')
+                'this version of tsm_plugin.deploy.export')
         self.meta = {k: parse_value(v) for k, v in meta.items()}
         unsupported = self.meta.get('pipeline_unsupported') or []
         if unsupported:
@@ -416,10 +419,11 @@ def progress_bar(done, total, width=20):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        prog='python deploy.py', description='Run an exported TSM graph on a '
+        prog='python runner.py', description='Run an exported TSM graph on a '
         'video (offline or streaming graph) or a camera (streaming graph), '
         'with numpy, ONNX Runtime and OpenCV only.')
-    parser.add_argument('model', help='the .onnx file (tsm_plugin.export)')
+    parser.add_argument('model',
+                        help='the .onnx file (tsm_plugin.deploy.export)')
     parser.add_argument('source', help='a video file, or a camera index (0)')
     parser.add_argument('--frame-step', type=int, default=None,
                         help="streaming: feed every N-th frame (default: the "

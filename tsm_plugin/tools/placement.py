@@ -1,6 +1,6 @@
 """Show where a config's backbone puts its temporal modules, before training.
 
-    python -m tsm_plugin.placement CONFIG
+    python -m tsm_plugin.tools.placement CONFIG
 
 Builds the config's model (random weights, nothing loaded) and prints its
 backbone's ``placement_table()``: every shifted (or TAda) module, what it
@@ -28,7 +28,7 @@ def placement_of_config(config):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog='python -m tsm_plugin.placement', description=__doc__.split(
+        prog='python -m tsm_plugin.tools.placement', description=__doc__.split(
             '\n')[0])
     parser.add_argument('config', help='model config file')
     args = parser.parse_args(argv)

@@ -13,16 +13,16 @@ import pytest
 import torch
 from mmengine import Config
 
-from tsm_plugin.export import (RELATIVE_TOLERANCE, OfflineGraph,
-                               OnnxMismatchError, export, export_module,
-                               io_names, main, offline_inputs,
-                               relative_difference, require_onnxruntime,
-                               run_onnx, stream_onnx, streaming_inputs,
-                               verify_offline)
+from tsm_plugin.deploy.export import (RELATIVE_TOLERANCE, OfflineGraph,
+                                      OnnxMismatchError, export, export_module,
+                                      io_names, main, offline_inputs,
+                                      relative_difference, require_onnxruntime,
+                                      run_onnx, stream_onnx, streaming_inputs,
+                                      verify_offline)
 from tsm_plugin.online import StreamingRecognizer
 from tsm_plugin.registry import MODELS
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEMO_CONFIG = REPO / 'configs' / 'demo' / 'tsm_r18_demo.py'
 T = 4  # frames per clip
 # An output must move by this much more than the tolerance when the input
@@ -224,7 +224,8 @@ def test_cli_exports_a_checkpoint_with_dynamic_batch(tmp_path, capsys):
     metadata = {p.key: p.value for p in onnx.load(out).metadata_props}
     assert metadata['num_segments'] == '8' and metadata['graph'] == 'offline'
     assert metadata['mean'] == '[123.675, 116.28, 103.53]'
-    # what a runner needs (tsm_plugin/deploy.py): the test pipeline's steps
+    # what a runner needs (tsm_plugin/deploy/runner.py): the test pipeline's
+    # steps
     assert metadata['channel_order'] == 'RGB'
     assert metadata['precision'] == 'float32'
     assert json.loads(metadata['pipeline']) == [
@@ -322,7 +323,7 @@ def test_import_needs_no_onnx():
     # `import tsm_plugin` (and the export module itself) work without the
     # optional extra; only exporting needs it.
     code = ('import sys; sys.modules["onnx"] = sys.modules["onnxruntime"] = '
-            'None; import tsm_plugin, tsm_plugin.export; print("ok")')
+            'None; import tsm_plugin, tsm_plugin.deploy.export; print("ok")')
     run = subprocess.run([sys.executable, '-c', code], capture_output=True,
                          text=True, cwd=REPO, timeout=300)
     assert run.returncode == 0 and run.stdout.strip() == 'ok', run.stderr

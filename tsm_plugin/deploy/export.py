@@ -1,7 +1,7 @@
 """Export a TSM recognizer to ONNX, offline (whole clips) or streaming (one
 frame per step), and check the graph against PyTorch in ONNX Runtime.
 
-    python -m tsm_plugin.export CONFIG CHECKPOINT OUT.onnx [--online]
+    python -m tsm_plugin.deploy.export CONFIG CHECKPOINT OUT.onnx [--online]
 
 Offline graph: input ``frames`` ``(N, T, 3, H, W)`` (or ``(N*T, 3, H, W)`` with
 ``--layout NCHW``), output ``scores`` ``(N, num_classes)``: backbone, the
@@ -34,26 +34,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from .deploy_metadata import runner_metadata
+from .metadata import runner_metadata
+from .onnx_runtime import onnx_session, require_onnxruntime
 from .quantize import Int8MismatchError
 
 LAYOUTS = ('NTCHW', 'NCHW')
 DEFAULT_OPSET = 17
 # ONNX Runtime vs PyTorch: float32 rounding, relative to the output's scale.
 RELATIVE_TOLERANCE = 1e-4
-EXTRA_HINT = "pip install -e '.[export]'  (or: pip install onnx onnxruntime)"
-
-
-def require_onnxruntime():
-    """``(onnx, onnxruntime)``, or an ImportError saying how to get them."""
-    try:
-        import onnx
-        import onnxruntime
-    except ImportError as error:
-        raise ImportError(
-            f'ONNX export needs the optional packages onnx and onnxruntime '
-            f'({error}); install them with: {EXTRA_HINT}') from error
-    return onnx, onnxruntime
 
 
 def clip_length(recognizer):
@@ -159,18 +147,6 @@ def write_metadata(path, metadata):
         entry.key = key
         entry.value = value if isinstance(value, str) else json.dumps(value)
     onnx.save(model, path)
-
-
-def onnx_session(path, threads=0):
-    """An ONNX Runtime CPU session; ``threads=0``: ONNX Runtime's default.
-    Idle threads sleep instead of spinning, so the check does not slow down
-    a shared machine (the latency benchmark sets its own options)."""
-    _, onnxruntime = require_onnxruntime()
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.add_session_config_entry('session.intra_op.allow_spinning', '0')
-    return onnxruntime.InferenceSession(
-        path, options, providers=['CPUExecutionProvider'])
 
 
 def run_onnx(path, inputs):
@@ -308,7 +284,7 @@ def export(config, checkpoint, out, online=False, input_size=None,
         int8 (bool): write an int8 (QDQ) graph, calibrated on the first
             ``calibration_videos`` videos of ``calibration_split`` and
             checked against the float graph on the next ``check_videos``
-            (``tsm_plugin.quantize``; ``Int8MismatchError`` with the
+            (``tsm_plugin.deploy.quantize``; ``Int8MismatchError`` with the
             figures when they disagree).
         data_root (str | None): where the split's videos lie (default: the
             config's ``data_root``).
@@ -347,7 +323,7 @@ def export(config, checkpoint, out, online=False, input_size=None,
     from mmengine import Config
     if not isinstance(config, Config):
         config = Config.fromfile(config)
-    from .checkpoint_meta import check_checkpoint_config
+    from ..models.checkpoint_meta import check_checkpoint_config
     check_checkpoint_config(config, checkpoint)  # the shift it was trained with
     videos = None
     if int8:  # before any work: the split and its videos must be there
@@ -359,7 +335,7 @@ def export(config, checkpoint, out, online=False, input_size=None,
     metadata = dict(num_segments=clip_length(recognizer),
                     **normalization(config))
     if online:
-        from .online import StreamingRecognizer
+        from ..online import StreamingRecognizer
         graph = StreamingRecognizer(recognizer).eval()
         example = streaming_inputs(graph, height, width)
         input_names, output_names = io_names(graph.num_buffers)
@@ -405,7 +381,7 @@ def num_classes(recognizer):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        prog='python -m tsm_plugin.export',
+        prog='python -m tsm_plugin.deploy.export',
         description='Export a TSM recognizer to ONNX (offline clip graph, or '
         'the streaming step with --online) and check it in ONNX Runtime.')
     parser.add_argument('config', help='model config file')
@@ -449,7 +425,7 @@ def main(argv=None):
     checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint
     class_names = None
     if args.label_map:
-        from .online.frames import read_label_map
+        from ..online.frames import read_label_map
         class_names = read_label_map(args.label_map)
     result = export(args.config, checkpoint, args.out, online=args.online,
                     input_size=tuple(args.input_size) if args.input_size

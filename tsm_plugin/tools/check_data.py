@@ -1,6 +1,6 @@
 """Check every video of a config's datasets before training.
 
-``python -m tsm_plugin.check_data CONFIG [--split train val test]
+``python -m tsm_plugin.tools.check_data CONFIG [--split train val test]
 [--workers N] [--min-frames N] [--out bad.tsv] [--cfg-options K=V ...]``
 
 For each split's ``VideoDataset`` (``ann_file``, ``data_prefix`` and
@@ -371,7 +371,7 @@ def merge_splits(bad):
 def parse_args(argv=None):
     from mmengine.config import DictAction
     parser = argparse.ArgumentParser(
-        prog='python -m tsm_plugin.check_data',
+        prog='python -m tsm_plugin.tools.check_data',
         description='Open every video of a config\'s datasets the way its '
         'pipeline does and list the bad ones (exit 1 if any).')
     parser.add_argument('config', help='config file')

@@ -1,6 +1,6 @@
-"""The self-contained runner (tsm_plugin/deploy.py) against the PyTorch path,
-on real mp4s, run as a copied file in a subprocess where importing torch,
-mmaction, mmengine, mmcv or tsm_plugin fails.
+"""The self-contained runner (tsm_plugin/deploy/runner.py) against the
+PyTorch path, on real mp4s, run as a copied file in a subprocess where
+importing torch, mmaction, mmengine, mmcv or tsm_plugin fails.
 
 - offline graph: the scores of ``mmaction.apis.inference_recognizer``;
 - streaming graph: the labels and scores of the live command
@@ -23,11 +23,11 @@ from int8_assets import assets, base, graphs
 from mmengine import Config
 from mmengine.dataset import Compose, pseudo_collate
 
-from tsm_plugin import deploy
-from tsm_plugin.deploy_metadata import translate_pipeline
-from tsm_plugin.export import onnx_session, write_metadata
+from tsm_plugin.deploy import runner as deploy_runner
+from tsm_plugin.deploy.metadata import translate_pipeline
+from tsm_plugin.deploy.export import onnx_session, write_metadata
 from tsm_plugin.online.__main__ import main as live_main
-from tsm_plugin.quantize import running_scores, softmax, video_frames
+from tsm_plugin.deploy.quantize import running_scores, softmax, video_frames
 
 BLOCKED = ('torch', 'mmaction', 'mmengine', 'mmcv', 'tsm_plugin')
 # python -c BLOCKER SCRIPT ARGS: runs SCRIPT as __main__, its folder on the
@@ -55,7 +55,7 @@ BLOCKER = textwrap.dedent(f'''
 ''')
 SCORE_SCRIPT = textwrap.dedent('''
     import json, sys
-    from deploy import TSMRunner
+    from runner import TSMRunner
     model, *videos = sys.argv[1:]
     runner = TSMRunner(model)
     if runner.graph == 'offline':
@@ -73,10 +73,10 @@ def root(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def device(tmp_path_factory):
-    """A folder with deploy.py alone (as copied to a device) and a script
+    """A folder with runner.py alone (as copied to a device) and a script
     that uses its class."""
     folder = tmp_path_factory.mktemp('device')
-    shutil.copy(deploy.__file__, folder / 'deploy.py')
+    shutil.copy(deploy_runner.__file__, folder / 'runner.py')
     (folder / 'score.py').write_text(SCORE_SCRIPT)
     return folder
 
@@ -122,7 +122,7 @@ def test_runner_gives_inference_recognizers_scores_without_torch(
     assert np.abs(expected - expected[::-1]).max() > 1e-2
     # int8: the same preprocessing, so the int8 graph's scores on the
     # pipeline's own clips; and close to PyTorch's
-    from tsm_plugin.quantize import offline_clips, offline_scores
+    from tsm_plugin.deploy.quantize import offline_clips, offline_scores
     from mmaction.apis import init_recognizer
     paths = assets(root)
     model = init_recognizer(paths['config'], paths['checkpoint'], 'cpu')
@@ -155,7 +155,7 @@ def test_runner_streams_the_live_commands_labels_without_torch(
                '2', '--label-map', str(labels)])
     live = parse_lines(capsys.readouterr().out)
     assert [i for i, *_ in live] == list(range(0, 16, 2))
-    printed = run_blocked(device / 'deploy.py', float_path, video)
+    printed = run_blocked(device / 'runner.py', float_path, video)
     streamed = parse_lines(printed)
     assert [(i, label) for i, label, _ in streamed] == \
         [(i, label) for i, label, _ in live]
@@ -190,7 +190,7 @@ def test_runner_streams_the_live_commands_labels_without_torch(
         want = softmax(running_scores(onnx_session(int8_path), video_frames(
             streamer.recognizer, cfg, v, 2), 8))
         np.testing.assert_allclose(np.array(got[v]), want, rtol=0, atol=1e-5)
-    printed = run_blocked(device / 'deploy.py', int8_path, video)
+    printed = run_blocked(device / 'runner.py', int8_path, video)
     same = [a[1] == b[1] for a, b in zip(parse_lines(printed), live)]
     assert len(same) == 8 and np.mean(same) >= 0.75
 
@@ -236,10 +236,10 @@ def test_runner_preprocessing_equals_mmactions_pipeline(root, name):
                 std=STD, channel_order='RGB')
     video = assets(root)['test'][0][0]
     expected = mmaction_inputs(pipeline, video, MEAN, STD)
-    reader = deploy.VideoFile(video)
-    indices = deploy.sample_frames(len(reader), **sample)
+    reader = deploy_runner.VideoFile(video)
+    indices = deploy_runner.sample_frames(len(reader), **sample)
     frames = list(reader.reader.get_batch(list(indices)).asnumpy())
-    got = deploy.prepare_frames(frames, meta)
+    got = deploy_runner.prepare_frames(frames, meta)
     assert got.shape == expected.shape
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
     if name == 'non-square centre crop':  # (w, h) = (48, 40)
@@ -258,7 +258,7 @@ def test_sampled_frames_equal_mmactions(spec):
     sampler = SampleFrames(test_mode=True, **spec)
     for num_frames in (7, 16, 31, 100):
         want = sampler(dict(total_frames=num_frames, start_index=0))
-        got = deploy.sample_frames(num_frames, test_mode=True, **dict(
+        got = deploy_runner.sample_frames(num_frames, test_mode=True, **dict(
             dict(frame_interval=1, twice_sample=False,
                  out_of_bound_opt='loop'), **spec))
         np.testing.assert_array_equal(got, want['frame_inds'])
@@ -267,26 +267,26 @@ def test_sampled_frames_equal_mmactions(spec):
 def test_runner_refuses_what_it_cannot_do(root, tmp_path):
     float_path, _, _ = graphs(root, False)
     with pytest.raises(SystemExit, match='offline graph scores whole videos'):
-        deploy.main([float_path, '0'])
-    runner = deploy.TSMRunner(float_path)
+        deploy_runner.main([float_path, '0'])
+    runner = deploy_runner.TSMRunner(float_path)
     with pytest.raises(ValueError, match='this is a offline graph; streaming'):
         runner.step(np.zeros((64, 64, 3), np.uint8))
     odd = str(tmp_path / 'odd.onnx')
     shutil.copy(float_path, odd)
     write_metadata(odd, dict(pipeline_unsupported=['Flip']))
     with pytest.raises(ValueError, match=r"does not reproduce: \['Flip'\]"):
-        deploy.TSMRunner(odd)
+        deploy_runner.TSMRunner(odd)
     with pytest.raises(SystemExit, match='model file not found'):
-        deploy.main([str(tmp_path / 'none.onnx'), 'x.mp4'])
+        deploy_runner.main([str(tmp_path / 'none.onnx'), 'x.mp4'])
     with pytest.raises(SystemExit, match='video file not found'):
-        deploy.main([float_path, str(tmp_path / 'none.mp4')])
+        deploy_runner.main([float_path, str(tmp_path / 'none.mp4')])
 
 
 def test_python_dash_m_runs_it(root, monkeypatch, capsys):
     float_path, _, _ = graphs(root, False)
     video = assets(root)['test'][0][0]
-    monkeypatch.setattr(sys, 'argv', ['deploy', float_path, video])
-    runpy.run_module('tsm_plugin.deploy', run_name='__main__')
+    monkeypatch.setattr(sys, 'argv', ['runner', float_path, video])
+    runpy.run_module('tsm_plugin.deploy.runner', run_name='__main__')
     out = capsys.readouterr().out
     assert re.search(r'\.mp4: pan (left|right) \d\.\d\d', out)
     assert 'pan right: ' in out and 'pan left: ' in out
@@ -317,7 +317,7 @@ def test_runner_scores_differing_channels_and_views_as_mmaction_does(
     and the views' softmax-then-mean each move them by far more."""
     from mmaction.apis import inference_recognizer, init_recognizer
 
-    from tsm_plugin.export import export
+    from tsm_plugin.deploy.export import export
     paths = assets(root)
     config = tmp_path / 'views.py'
     config.write_text(VIEWS_CONFIG.format(base=paths['config']))
@@ -337,12 +337,12 @@ def test_runner_scores_differing_channels_and_views_as_mmaction_does(
                          for v in videos])
     tolerance = 2e-6  # measured: 2e-7
     for decoder in ('decord', 'opencv'):
-        runner = deploy.TSMRunner(out, decoder=decoder)
+        runner = deploy_runner.TSMRunner(out, decoder=decoder)
         got = np.stack([runner.predict_video(v) for v in videos])
         np.testing.assert_allclose(got, want, rtol=0, atol=tolerance,
                                    err_msg=decoder)
     # teeth, on the runner's own frames of the first video
-    reader = deploy.VideoFile(videos[0])
+    reader = deploy_runner.VideoFile(videos[0])
     frames = list(reader.reader.get_batch(
         list(runner.sample(len(reader)))).asnumpy())
     session = onnx_session(out)

@@ -55,7 +55,7 @@ def softmax(scores):
 
 def split_videos(config, split, data_root=None):
     """``[(video path, label)]`` of ``config``'s ``{split}_dataloader``."""
-    from .online.evaluate import read_annotations
+    from ..online.evaluate import read_annotations
     key = f'{split}_dataloader'
     dataset = config.get(key, {}).get('dataset')
     if not dataset or 'ann_file' not in dataset:
@@ -88,7 +88,7 @@ def offline_clips(recognizer, config, videos, layout='NTCHW'):
     import torch
     from mmengine.dataset import Compose, pseudo_collate
 
-    from .online.frames import config_test_pipeline
+    from ..online.frames import config_test_pipeline
     pipeline = Compose(config_test_pipeline(config))
     t = recognizer.backbone.num_segments
     for path, label in videos:
@@ -108,7 +108,7 @@ def video_frames(recognizer, config, path, frame_step=1):
     as the live command prepares it (``FramePreprocessor``)."""
     import torch
 
-    from .online.frames import FramePreprocessor, VideoFile
+    from ..online.frames import FramePreprocessor, VideoFile
     preprocess = FramePreprocessor(recognizer, config)
     video = VideoFile(path)
     for _, rgb in video.frames(range(0, len(video), frame_step)):
@@ -148,7 +148,7 @@ class ListReader:
 def calibration_samples(float_path, recognizer, config, videos, online,
                         layout='NTCHW', frame_step=1):
     """Input dicts of the float graph for calibration (see module doc)."""
-    from .export import onnx_session
+    from .onnx_runtime import onnx_session
     if online:
         session = onnx_session(float_path)
         return [feed for path, _ in videos for feed, _ in stream_session(
@@ -234,7 +234,7 @@ def compare_graphs(float_path, int8_path, recognizer, config, videos, online,
     """Top-1 agreement and largest probability difference of the int8 graph
     with the float graph on ``videos``: per video (offline) or per stream
     step (streaming, running-average label). Returns a dict of figures."""
-    from .export import onnx_session
+    from .onnx_runtime import onnx_session
     sessions = [onnx_session(p) for p in (float_path, int8_path)]
     if online:
         average_last = average_last or recognizer.backbone.num_segments

@@ -1,11 +1,12 @@
-"""``python -m tsm_plugin.check_data``: every broken entry of a config's
+"""``python -m tsm_plugin.tools.check_data``: every broken entry of a config's
 data sets named by list, line, path and reason; exit status 1 when any."""
 import faulthandler
 import os
+import runpy
 import signal
-import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from bad_videos import (BROKEN, LABEL_OUT_OF_RANGE, MALFORMED,
@@ -16,9 +17,9 @@ from mmaction.registry import TRANSFORMS
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from tsm_plugin import check_data
+from tsm_plugin.tools import check_data
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEMO_CONFIG = REPO / 'configs' / 'demo' / 'tsm_r18_demo.py'
 REASONS = {
     'empty': 'empty file (0 bytes)',
@@ -41,15 +42,20 @@ def options(root, *extra):
                                for split in check_data.SPLITS), *extra]
 
 
-def test_cli_names_every_bad_entry(bad_root, tmp_path):
+def test_cli_names_every_bad_entry(bad_root, tmp_path, monkeypatch, capsys):
+    # `python -m tsm_plugin.tools.check_data ...`, run in this process (as
+    # __main__: the entry point and its exit status; no interpreter start)
     root, paths = bad_root
     out = tmp_path / 'bad.tsv'
-    result = subprocess.run(
-        [sys.executable, '-m', 'tsm_plugin.check_data', str(DEMO_CONFIG),
-         '--workers', '2', '--out', str(out), *options(
-             root, f'test_dataloader.dataset.ann_file={MALFORMED_LIST}')],
-        cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 1, result.stdout + result.stderr
+    monkeypatch.setattr(sys, 'argv', [
+        'check_data', str(DEMO_CONFIG), '--workers', '2', '--out', str(out),
+        *options(root, f'test_dataloader.dataset.ann_file={MALFORMED_LIST}')])
+    with pytest.raises(SystemExit) as exit_:
+        runpy.run_module('tsm_plugin.tools.check_data', run_name='__main__',
+                         alter_sys=True)
+    result = capsys.readouterr()
+    assert exit_.value.code == 1, result.out + result.err
+    result = SimpleNamespace(stdout=result.out, stderr=result.err)
     report = result.stdout.split('bad entries:\n')[1].splitlines()
     expected = [f'{root}/{split}.txt:{line}: [{split}] {paths[kind]}: '
                 f'{REASONS[kind]}' for kind, (split, line) in BROKEN.items()]

@@ -6,8 +6,8 @@ from test_export import (RELATIVE_TOLERANCE, assert_offline_parity,
                          relative_difference)
 from zoo_networks import NON_RESNETS, zoo_recognizer
 
-from tsm_plugin.export import (OfflineGraph, export_module, io_names,
-                               stream_onnx, streaming_inputs)
+from tsm_plugin.deploy.export import (OfflineGraph, export_module, io_names,
+                                      stream_onnx, streaming_inputs)
 from tsm_plugin.online import StreamingRecognizer
 
 pytestmark = pytest.mark.zoo
