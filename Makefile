@@ -40,13 +40,15 @@ $(ZOO_STAMP): setup.py
 	$(ZOO_BIN)/pip install -q --no-build-isolation -e '.[tests,export,zoo]'
 	touch $(ZOO_STAMP)
 
-# Core tests on 2 workers (pytest-xdist, one torch thread each: tests/conftest.py;
-# a test module stays on one worker, so its module fixtures are built once),
-# then the zoo tests; prints the time.
+# Core tests on 2 workers (pytest-xdist; a test module stays on one worker, so
+# its module fixtures are built once; the longest modules start first:
+# tests/conftest.py), then the zoo tests; prints the time. OMP_NUM_THREADS=1:
+# one thread per process, the tools the tests start included; two workers of
+# two spinning OpenMP threads each on 2 cores took 27 min instead of 14.
 PYTEST_WORKERS ?= 2
 test: $(STAMP) $(ZOO_STAMP)
 	@start=$$(date +%s); \
-	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile -m 'not zoo' tests && \
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile -m 'not zoo' tests && \
 	$(ZOO_BIN)/python -m pytest -q -m zoo tests; \
 	status=$$?; echo "make test: $$(( $$(date +%s) - start )) s (exit $$status)"; exit $$status
 

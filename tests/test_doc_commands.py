@@ -47,7 +47,76 @@ TRAINING = ('a long training (stock tools/train.py on the full demo data); '
             'tests/runners and tests/demo run the same tool on a tiny set')
 # (document, command) -> why it is not run. The command as in the document,
 # continuation lines joined by one space.
+AUTHORS_FILE = ("the authors' checkpoint (no download here); tests/convert "
+                'converts synthetic files with the same layout')
+ON_CONVERTED = "runs on the converted authors' checkpoint (none here)"
+CAMERA_ON_CONVERTED = "a camera (0) and the converted authors' checkpoint"
 NOT_RUN = {
+    ('README.md', 'python -m tsm_plugin.convert tadaconv '
+     'checkpoint_epoch_00100.pyth tada2d.pth'): AUTHORS_FILE,
+    ('README.md', 'python -m tsm_plugin.convert tsm-online '
+     'mobilenetv2_jester_online.pth.tar work_dirs/jester_online.pth'):
+        AUTHORS_FILE,
+    ('README.md', 'python -m tsm_plugin.online configs/tsm_original/'
+     'tsm-online_mobilenetv2_jester-rgb.py work_dirs/jester_online.pth 0 '
+     '--frame-step 2 --average-last 12 --label-map '
+     'configs/class_names/jester.txt'): CAMERA_ON_CONVERTED,
+    ('docs/converted_checkpoints.md', 'python -m tsm_plugin.convert tsm '
+     'TSM_kinetics_RGB_resnet50_shift8_blockres_avg_segment8_e50.pth '
+     'work_dirs/converted/tsm_r50_k400_8f.pth'): AUTHORS_FILE,
+    ('docs/converted_checkpoints.md', 'python $TOOLS/test.py configs/'
+     'tsm_original/tsm-original_r50_1x1x8_kinetics400-rgb.py '
+     'work_dirs/converted/tsm_r50_k400_8f.pth'): ON_CONVERTED,
+    ('docs/converted_checkpoints.md', 'python -m pytest -s '
+     "tests/convert/test_tsm_original.py -k computes | grep 'relative gap'"):
+        'runs part of the test suite itself',
+    ('docs/converted_checkpoints.md', 'python -m tsm_plugin.convert '
+     'tsm-online mobilenetv2_jester_online.pth.tar '
+     'work_dirs/converted/jester_online.pth'): AUTHORS_FILE,
+    ('docs/converted_checkpoints.md', 'python -m tsm_plugin.online '
+     'configs/tsm_original/tsm-online_mobilenetv2_jester-rgb.py '
+     'work_dirs/converted/jester_online.pth 0 --frame-step 2 '
+     '--average-last 12 --label-map configs/class_names/jester.txt'):
+        CAMERA_ON_CONVERTED,
+    ('docs/converted_checkpoints.md', 'python -m tsm_plugin.deploy.export '
+     'configs/tsm_original/tsm-online_mobilenetv2_jester-rgb.py '
+     'work_dirs/converted/jester_online.pth work_dirs/jester_online.onnx '
+     '--online'): ON_CONVERTED + '; tests/convert/test_tsm_online.py '
+    'exports a converted synthetic one',
+    ('docs/converted_checkpoints.md', 'python $TOOLS/test.py configs/'
+     'tsm_original/tsm-online_mobilenetv2_jester-rgb.py '
+     '/tmp/jt/jester_online.pth --work-dir /tmp/jt/work --cfg-options '
+     'test_dataloader.dataset.ann_file=/tmp/jt/val.txt '
+     'test_dataloader.dataset.data_prefix.video=/tmp/jt/videos '
+     'test_dataloader.num_workers=0 test_dataloader.persistent_workers=False'):
+        'a record of a run by hand on files made for it in /tmp/jt',
+    ('docs/converted_tadaconv.md', 'python -m tsm_plugin.convert tadaconv '
+     'checkpoint_epoch_00100.pyth tada2d_k400_8x8.pth'): AUTHORS_FILE,
+    ('docs/converted_tadaconv.md', 'python $MMACTION/.mim/tools/test.py '
+     'configs/tada_official/tada2d-r50_official_k400-8x8x1.py '
+     'tada2d_k400_8x8.pth'): ON_CONVERTED,
+    ('docs/converted_tadaconv.md', 'python $MMACTION/.mim/tools/test.py '
+     'configs/tada_official/<config>.py OUT.pth'):
+        'a template (<...> placeholders)',
+    ('docs/converted_tadaconv.md', 'python -m tsm_plugin.convert tadaconv '
+     'synthetic_tada2d_k400.pyth tada2d.pth'):
+        'a record of a run by hand on a file written by '
+        'tests/official_tadaconv.py (tests/convert converts it)',
+    ('docs/converted_tadaconv.md', 'python $MMACTION/.mim/tools/test.py '
+     'configs/tada_official/tada2d-r50_official_k400-8x8x1.py tada2d.pth '
+     '--cfg-options test_dataloader.dataset.ann_file=ann.txt '
+     'test_dataloader.dataset.data_prefix.video=. '
+     'test_dataloader.num_workers=0 test_dataloader.persistent_workers=False'):
+        'a record of a run by hand (30 views at 256 px: minutes)',
+    ('docs/converted_tadaconv.md', 'PYTHONPATH=$PWD .venv/bin/python -m '
+     'pytest -q tests/convert/test_tadaconv_convert.py '
+     'tests/ops/test_tadaconv_v2.py '
+     'tests/models/backbones/test_tadaconvnext_v2.py '
+     'tests/configs/test_tada_official_configs.py'):
+        'runs part of the test suite itself',
+    ('docs/converted_tadaconv.md', 'PYTHONPATH=$PWD .venv-zoo/bin/python -m '
+     'pytest -q -m zoo tests/models/backbones/test_tadaconvnext_v2_zoo.py'):
+        'runs part of the test suite itself',
     ('README.md', 'make demo'): 'trains three models (4 min idle); '
     'tests/demo/test_demo_run.py runs the demo on a tiny set',
     ('README.md', 'make test'): 'the test suite itself',

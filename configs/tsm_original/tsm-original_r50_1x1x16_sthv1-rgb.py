@@ -12,6 +12,10 @@ def _frames(pipeline, num_clips=16):
             for step in pipeline]
 
 
+train_pipeline = _frames(_base_.train_pipeline)
+val_pipeline = _frames(_base_.val_pipeline)
+# inference_recognizer reads the top-level test_pipeline
+test_pipeline = _frames(_base_.test_pipeline)
 train_dataloader = dict(
     dataset=dict(pipeline=_frames(_base_.train_dataloader.dataset.pipeline)))
 val_dataloader = dict(

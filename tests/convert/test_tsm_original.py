@@ -283,3 +283,19 @@ def test_command_line(non_local_r50, tmp_path, capsys):
         renamed = tmp_path / 'renamed.pth'
         renamed.write_bytes(open(path, 'rb').read())
         main(['tsm', str(renamed), str(tmp_path / 'o.pth')])
+
+
+def test_reading_a_source_keeps_what_import_tsm_plugin_allows(tmp_path):
+    """The converter's allow-list lives for one load: mmengine's checkpoints
+    (numpy arrays in the message hub) still load afterwards."""
+    import numpy as np
+
+    from tsm_plugin.convert.common import load_source_file
+    before = list(torch.serialization.get_safe_globals())
+    path = tmp_path / 'source.pth'
+    torch.save({'best_prec1': np.float64(0.5), 'state': np.arange(3)}, path)
+    assert load_source_file(str(path), 'a checkpoint')['best_prec1'] == 0.5
+    assert set(torch.serialization.get_safe_globals()) == set(before)
+    mmengine_like = tmp_path / 'mmengine.pth'
+    torch.save({'message_hub': np.zeros(2)}, mmengine_like)
+    torch.load(mmengine_like, weights_only=True)

@@ -147,13 +147,16 @@ def test_streaming_graph_reproduces_pytorch_streaming_frame_by_frame(
     zeros = [b.numpy() for b in streaming.zero_buffers(frames[0])]
     got = stream_onnx(path, frames, zeros)
     streaming.reset()
+    # float32 through 50 layers, 10 frames deep: ONNX Runtime and oneDNN sum
+    # in other orders, by a CPU-dependent 1.09e-4 of the scale on an AMD
+    # EPYC (2026-12-07); the frames below still move scores by > MOVES.
+    tolerance = RELATIVE_TOLERANCE * (3 if name.startswith('r50') else 1)
     for t, frame in enumerate(frames):
         expected = streaming.step(frame)
         assert got[t][0].shape == (2, 5)
-        assert relative_difference(got[t][0], expected) <= RELATIVE_TOLERANCE
+        assert relative_difference(got[t][0], expected) <= tolerance
         for onnx_buffer, buffer in zip(got[t][1:], streaming.buffers):
-            assert relative_difference(onnx_buffer, buffer) \
-                <= RELATIVE_TOLERANCE
+            assert relative_difference(onnx_buffer, buffer) <= tolerance
     # the buffers carry the past: frame 1 alone (zero buffers) scores otherwise
     (alone, *_) = run_onnx(path, [frames[1]] + [torch.from_numpy(z)
                                                  for z in zeros])

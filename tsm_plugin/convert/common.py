@@ -58,8 +58,13 @@ def load_source_file(path, what):
     error (e.g. "an original TSM checkpoint (.pth.tar)")."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'{path}: no such file (expected {what})')
+    # Only what is not allowed yet: leaving the context removes what it
+    # added, and `import tsm_plugin` allows some of the same for mmengine's
+    # checkpoints (stack_fixes), which must stay allowed after a conversion.
+    allowed = torch.serialization.get_safe_globals()
+    added = [item for item in numpy_data_globals() if item not in allowed]
     try:  # tensors, containers, numbers, strings, numpy data: no code runs
-        with torch.serialization.safe_globals(numpy_data_globals()):
+        with torch.serialization.safe_globals(added):
             return torch.load(path, map_location='cpu', weights_only=True)
     except Exception as error:
         raise ConversionError(
