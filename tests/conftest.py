@@ -12,6 +12,9 @@ def pytest_configure(config):
         # `make test` runs 2 workers on 2 cores: one thread each, not 2 x 2
         torch.set_num_threads(1)
     config.addinivalue_line(
+        'markers', 'whole_machine: minutes of training that want both cores: '
+        '`make test` runs these alone, after the parallel part')
+    config.addinivalue_line(
         'markers', 'zoo: needs torchvision, timm and mmpretrain: `make test` '
         'runs these in .venv-zoo (torch 2.14.1 + torchvision 0.29.1)')
     # mmcv-lite warns about its missing compiled op on import: harmless here.

@@ -129,6 +129,7 @@ def test_demo_job_trains_and_tests_with_the_stock_tools(tmp_path, capsys):
                                                         'shift']
 
 
+@pytest.mark.whole_machine
 def test_demo_tsm_and_tada_see_the_direction_of_time_tsn_does_not(tmp_path):
     """What the demo exists to show, on the test split (unseen while the best
     epoch is picked): TSM and TAda2D tell the two classes apart, TSN (the
