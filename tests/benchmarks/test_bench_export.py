@@ -10,7 +10,7 @@ SCRIPT = 'bench_export.py'
 
 def test_tiny_run_writes_every_row(tmp_path):
     result = run_bench(SCRIPT, tmp_path, '--models', 'MobileNetV2',
-                       '--size', '32', '--rounds', '3')
+                       '--size', '32', '--rounds', '3', '--threads', '1')
     assert result.returncode == 0, result.stderr[-2000:]
     with open(tmp_path / 'bench_export.csv') as f:
         rows = {(r['graph'], r['variant']): float(r['wall_ratio'])

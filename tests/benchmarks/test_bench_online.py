@@ -7,7 +7,7 @@ SCRIPT = 'bench_online.py'
 
 def test_tiny_run_writes_a_row_per_backbone_and_stream_count(tmp_path):
     result = run_bench(SCRIPT, tmp_path, '--rounds', '2', '--size', '32',
-                       '--streams', '1', '2')
+                       '--streams', '1', '2', '--threads', '1')
     assert result.returncode == 0, result.stderr[-2000:]
     table = (tmp_path / 'bench_online.md').read_text()
     assert '| streaming step, concatenated shift (what traces record) |' \

@@ -9,7 +9,8 @@ SCRIPT = 'bench_shift.py'
 
 def test_tiny_run_writes_tables_with_exact_memory(tmp_path):
     result = run_bench(SCRIPT, tmp_path, '--sizes', '32', '--rounds', '2',
-                       '--train-rounds', '2', '--op-rounds', '2')
+                       '--train-rounds', '2', '--op-rounds', '2',
+                       '--threads', '1')
     assert result.returncode == 0, result.stderr[-2000:]
     table = (tmp_path / 'bench_shift.md').read_text()
     for row in ('| TSN |', '| TSN, control |', '| MMAction2 |', '| plugin |',

@@ -10,7 +10,8 @@ SCRIPT = 'bench_tada.py'
 
 def test_tiny_run_writes_tables_with_exact_figures(tmp_path):
     result = run_bench(SCRIPT, tmp_path, '--size', '32', '--reps', '2',
-                       '--train-reps', '2', '--op-reps', '2')
+                       '--train-reps', '2', '--op-reps', '2',
+                       '--threads', '1')
     assert result.returncode == 0, result.stderr[-2000:]
     table = (tmp_path / 'bench_tada.md').read_text()
     for row in ('| TSN |', '| TSN, a second copy |', '| TSM |', '| TAda2D |',

@@ -7,6 +7,7 @@ SCRIPT = 'profile_tadaconv.py'
 
 def test_tiny_run_writes_a_row_per_variant(tmp_path):
     result = run_bench(SCRIPT, tmp_path, '--size', '32', '--rounds', '2',
+                       '--threads', '1',
                        '--train')
     assert result.returncode == 0, result.stderr[-2000:]
     rows = [line.split('|')[1:-1] for line in
