@@ -38,7 +38,7 @@ setup(
     ],
     extras_require={
         # pytest-xdist: `make test` runs the core tests on 2 workers
-        'tests': ['pytest', 'pytest-xdist>=3.5'],
+        'tests': ['pytest', 'pytest-xdist>=3.6'],
         'demo': ['matplotlib'],
         # ONNX export check and parity tests
         # (python -m tsm_plugin.deploy.export)

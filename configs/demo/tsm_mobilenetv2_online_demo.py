@@ -1,8 +1,9 @@
 # Online TSM on the demo data with the paper's edge backbone: MobileNetV2 with
 # the uni-directional shift, trained from scratch. Streams with
 #   python -m tsm_plugin.online configs/demo/tsm_mobilenetv2_online_demo.py CKPT VIDEO
-# See _base_demo.py for the data and the recipe.
-_base_ = ['./_base_demo.py']
+# See _base_demo.py for the data and the recipe, tsm_r18_online_demo.py for
+# its 6 epochs.
+_base_ = ['./tsm_r18_online_demo.py']
 
 model = dict(
     backbone=dict(

@@ -111,3 +111,19 @@ def test_data_root_as_the_config_comment_says(tmp_path):
         "'OUT'", "'/elsewhere'"))
     cfg = Config.fromfile(str(child))
     assert {cfg[k].dataset.data_root for k in LOADERS} == {'/elsewhere'}
+
+
+@pytest.mark.parametrize('config', sorted(
+    p.name for p in (CONFIG_DIR / 'demo').glob('*.py')
+    if not p.name.startswith('_')))
+def test_cosine_schedule_ends_with_training(config):
+    """A config that changes its epochs (the online demos keep 6, the TAda2D
+    and MobileNetV2 demos train 8, _base_demo.py 4) restates its schedule: a
+    cosine ending before training would leave the last epochs at lr 0, one
+    ending after it would stop short of 0."""
+    cfg = Config.fromfile(str(CONFIG_DIR / 'demo' / config))
+    epochs = cfg.train_cfg.max_epochs
+    warmup, cosine = cfg.param_scheduler
+    assert (warmup.type, warmup.begin, warmup.end) == ('LinearLR', 0, 1)
+    assert cosine.type == 'CosineAnnealingLR'
+    assert (cosine.begin, cosine.end, cosine.T_max) == (1, epochs, epochs - 1)

@@ -247,8 +247,13 @@ def test_cli_exports_a_checkpoint_with_dynamic_batch(tmp_path, capsys):
 def test_cli_exports_the_streaming_step(tmp_path):
     onnx, _ = require_onnxruntime()
     config = tmp_path / 'tsm_r18_online.py'
+    # no videos where the demo config looks (`make demo` writes some into
+    # work_dirs/demo/data of the checkout)
+    empty = str(tmp_path / 'no_videos')
     config.write_text(f'_base_ = [{str(DEMO_CONFIG)!r}]\n'
-                      "model = dict(backbone=dict(shift_mode='unidirectional'))\n")
+                      "model = dict(backbone=dict(shift_mode='unidirectional'))\n"
+                      f'val_dataloader = dict(dataset=dict(data_root={empty!r}))\n'
+                      f'test_dataloader = dict(dataset=dict(data_root={empty!r}))\n')
     out = str(tmp_path / 'step.onnx')
     result = main([str(config), 'none', out, '--online', '--input-size', '32',
                    '32'])
