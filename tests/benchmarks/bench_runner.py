@@ -4,6 +4,7 @@ no interpreter starts (torch and MMAction2 are already imported: about 6 s of
 CPU saved per run on this machine)."""
 import contextlib
 import io
+import logging
 import os
 import runpy
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import torch
+from mmengine.logging import MMLogger
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCHMARKS = ROOT / 'benchmarks'
@@ -24,6 +26,10 @@ def run_bench(script, out, *args):
     ``stderr`` with returncode 1, as the interpreter would)."""
     argv = [str(BENCHMARKS / script), '--out', str(out), *map(str, args)]
     saved = sys.argv, list(sys.path), os.getcwd(), torch.get_num_threads()
+    # the scripts quieten mmengine's loggers: later tests in this worker
+    # must still see their warnings
+    levels = {name: logger.level
+              for name, logger in MMLogger._instance_dict.items()}
     sys.argv = argv
     sys.path.insert(0, str(BENCHMARKS))  # as python puts the script's folder
     os.chdir(ROOT)
@@ -33,10 +39,11 @@ def run_bench(script, out, *args):
                 contextlib.redirect_stderr(stderr):
             runpy.run_path(argv[0], run_name='__main__')
     except SystemExit as exit_:
-        code = exit_.code if isinstance(exit_.code, int) else (
-            0 if exit_.code is None else 1)
-        if not isinstance(exit_.code, (int, type(None))):
-            stderr.write(str(exit_.code) + '\n')
+        if exit_.code is None or isinstance(exit_.code, int):
+            code = exit_.code or 0
+        else:  # sys.exit('message'): printed to stderr, status 1
+            stderr.write(f'{exit_.code}\n')
+            code = 1
     except Exception:  # noqa: BLE001  (reported as the interpreter would)
         stderr.write(traceback.format_exc())
         code = 1
@@ -44,6 +51,9 @@ def run_bench(script, out, *args):
         sys.argv, sys.path[:] = saved[0], saved[1]
         os.chdir(saved[2])
         torch.set_num_threads(saved[3])  # the scripts set their --threads
+        for name, logger in list(MMLogger._instance_dict.items()):
+            # a logger the script created: MMLogger's default, INFO
+            logger.setLevel(levels.get(name, logging.INFO))
     return SimpleNamespace(returncode=code, stdout=stdout.getvalue(),
                            stderr=stderr.getvalue())
 
