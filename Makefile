@@ -43,16 +43,16 @@ $(ZOO_STAMP): setup.py
 # Core tests on 2 workers (pytest-xdist; a test module stays on one worker, so
 # its module fixtures are built once; the slowest modules start first, in
 # tests/conftest.py's order: --no-loadscope-reorder keeps xdist from ordering
-# them by their number of tests), then the tests marked whole_machine alone on
-# both cores (the demo's three trainings), then the zoo tests; prints the time.
+# them by their number of tests; the demo's three trainings lead), then the zoo
+# tests; prints the time.
 # OMP_NUM_THREADS=1 in the parallel part: one thread per process, the tools
 # the tests start included; two workers of two spinning OpenMP threads each on
 # 2 cores took 27 min instead of 14.
 PYTEST_WORKERS ?= 2
 test: $(STAMP) $(ZOO_STAMP)
 	@start=$$(date +%s); \
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder -m 'not zoo and not whole_machine' tests && \
-	$(BIN)/python -m pytest -q -m 'whole_machine and not zoo' tests && \
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder -m 'not zoo' tests && \
+	echo "core tests: $$(( $$(date +%s) - start )) s" && \
 	$(ZOO_BIN)/python -m pytest -q -m zoo tests; \
 	status=$$?; echo "make test: $$(( $$(date +%s) - start )) s (exit $$status)"; exit $$status
 

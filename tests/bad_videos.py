@@ -13,7 +13,7 @@ BROKEN = {
     'empty': ('train', 2),  # 0 bytes
     'random_bytes': ('train', 3),  # 3000 random bytes
     'no_frames': ('train', 5),  # an mp4 written with no frame
-    'too_short': ('train', 6),  # 4 frames; SampleFrames(1, 1, 8) needs 8
+    'too_short': ('train', 6),  # 2 frames; the demo's SampleFrames needs 4
     'truncated': ('train', 7),  # cut inside its last frame: the tail fails
     'missing': ('val', 2),  # listed, not on disk
 }
@@ -92,7 +92,7 @@ def make_bad_dataset(root):
                              cv2.VideoWriter_fourcc(*'mp4v'), 8, (32, 32))
     writer.release()
     write_video(paths['too_short'],
-                make_clip(np.random.default_rng(0), size=32, frames=4))
+                make_clip(np.random.default_rng(0), size=32, frames=2))
     truncate_inside_last_frame(paths['truncated'])
     os.remove(paths['missing'])
     good = os.path.relpath(listed_video(root, 'test', 1), root)

@@ -12,9 +12,6 @@ def pytest_configure(config):
         # `make test` runs 2 workers on 2 cores: one thread each, not 2 x 2
         torch.set_num_threads(1)
     config.addinivalue_line(
-        'markers', 'whole_machine: minutes of training that want both cores: '
-        '`make test` runs these alone, after the parallel part')
-    config.addinivalue_line(
         'markers', 'zoo: needs torchvision, timm and mmpretrain: `make test` '
         'runs these in .venv-zoo (torch 2.14.1 + torchvision 0.29.1)')
     # mmcv-lite warns about its missing compiled op on import: harmless here.
@@ -45,13 +42,14 @@ def pytest_ignore_collect(collection_path, config):
 # last, where one worker ran them while the other idled) the short modules
 # fill in around them. A module missing here only runs later.
 LONGEST_FIRST = (
+    'demo/test_demo_learns.py',  # the demo's three trainings, about 300 s
     'configs/test_inference_api.py',  # 100 s
     'runners/test_resume.py',  # 55
     'deploy/test_export.py',  # 54
     'runners/test_mim.py',  # 47 + pip install
     'test_stack_fixes.py',  # 52
     'configs/test_configs.py',  # 45
-    'demo/test_demo_run.py',  # 41 (its whole_machine test: alone, later)
+    'demo/test_demo_run.py',  # 41
     'runners/test_distributed.py',  # 33
     'benchmarks/test_bench_tada.py',  # 32
     'test_doc_commands.py',  # 30

@@ -36,11 +36,11 @@ def with_segments(cfg, num_segments):
     return cfg
 
 
-def test_runner_refuses_4_segments_on_the_demo_8_frame_pipeline(
+def test_runner_refuses_8_segments_on_the_demo_4_frame_pipeline(
         demo_test_split, tmp_path):
     """As `tools/test.py` runs it: MMAction2 alone reports an accuracy. The
     demo pipelines end with a plain `dict(type='PackActionInputs')`."""
-    cfg = with_segments(load(DEMO), 4)
+    cfg = with_segments(load(DEMO), 8)
     assert cfg.test_dataloader.dataset.pipeline[-1] == dict(
         type='PackActionInputs')
     cfg.work_dir = str(tmp_path)
@@ -49,8 +49,8 @@ def test_runner_refuses_4_segments_on_the_demo_8_frame_pipeline(
     cfg.log_level = 'WARNING'
     cfg.visualizer.vis_backends = []
     runner = Runner.from_cfg(cfg)
-    with pytest.raises(ValueError, match=r'num_clips=8 x clip_len=1 = 8 frames '
-                       r'per view, but the model has num_segments=4'):
+    with pytest.raises(ValueError, match=r'num_clips=4 x clip_len=1 = 4 frames '
+                       r'per view, but the model has num_segments=8'):
         runner.test()
 
 
@@ -67,9 +67,10 @@ def test_stock_pack_without_clip_keys_is_said_once(demo_test_split,
                                                    monkeypatch):
     """Samples without num_clips/clip_len (MMAction2's own PackActionInputs
     class, built directly: the registry gives the plugin's): the model cannot
-    check, runs, and says so once in the log."""
+    check, runs (2 segments: the 4 frames regroup into 2 clips), and says so
+    once in the log."""
     monkeypatch.setattr(clip_layout, '_warned', set())
-    cfg = with_segments(load(DEMO), 4)
+    cfg = with_segments(load(DEMO), 2)
     pipeline = copy.deepcopy(cfg.test_pipeline)
     pipeline[-1] = StockPack()  # default meta_keys
     video = str(demo_test_split / 'test' / '00000_0.mp4')
@@ -87,7 +88,7 @@ def test_stock_pack_without_clip_keys_is_said_once(demo_test_split,
         logger.removeHandler(records)
     said = [m for m in records.messages if 'num_clips and clip_len' in m]
     assert len(said) == 1, records.messages
-    assert 'cannot check' in said[0] and 'num_segments=4' in said[0]
+    assert 'cannot check' in said[0] and 'num_segments=2' in said[0]
     assert "tsm_plugin.PackActionInputs" in said[0]
 
 
@@ -117,8 +118,8 @@ def test_data_root_as_the_config_comment_says(tmp_path):
     p.name for p in (CONFIG_DIR / 'demo').glob('*.py')
     if not p.name.startswith('_')))
 def test_cosine_schedule_ends_with_training(config):
-    """A config that changes its epochs (the online demos keep 6, the TAda2D
-    and MobileNetV2 demos train 8, _base_demo.py 4) restates its schedule: a
+    """A config that changes its epochs (the online demos keep 6, the
+    MobileNetV2 demos train 12, _base_demo.py 4) restates its schedule: a
     cosine ending before training would leave the last epochs at lr 0, one
     ending after it would stop short of 0."""
     cfg = Config.fromfile(str(CONFIG_DIR / 'demo' / config))

@@ -103,7 +103,7 @@ def test_too_short_video_loads_with_repeated_frames(bad_root):
     # training (check_data reports it)
     split, line = BROKEN['too_short']
     sample = build(bad_root, f'{split}.txt')[line - 1]
-    assert len(sample['imgs']) == 8 and sample['total_frames'] == 4
+    assert len(sample['imgs']) == 8 and sample['total_frames'] == 2
 
 
 def test_opencv_pipeline_names_the_video_too(bad_root):

@@ -223,21 +223,21 @@ def test_cli_exports_a_checkpoint_with_dynamic_batch(tmp_path, capsys):
     (frames, ) = graph.input
     dims = [d.dim_param or d.dim_value for d in
             frames.type.tensor_type.shape.dim]
-    assert (frames.name, dims) == ('frames', ['batch', 8, 3, 32, 32])
+    assert (frames.name, dims) == ('frames', ['batch', 4, 3, 32, 32])
     metadata = {p.key: p.value for p in onnx.load(out).metadata_props}
-    assert metadata['num_segments'] == '8' and metadata['graph'] == 'offline'
+    assert metadata['num_segments'] == '4' and metadata['graph'] == 'offline'
     assert metadata['mean'] == '[123.675, 116.28, 103.53]'
     # what a runner needs (tsm_plugin/deploy/runner.py): the test pipeline's
     # steps
     assert metadata['channel_order'] == 'RGB'
     assert metadata['precision'] == 'float32'
     assert json.loads(metadata['pipeline']) == [
-        dict(type='Resize', scale=[-1, 64], keep_ratio=True,
+        dict(type='Resize', scale=[-1, 36], keep_ratio=True,
              interpolation='bilinear'),
-        dict(type='CenterCrop', crop_size=[56, 56])]
-    assert json.loads(metadata['sample_frames'])['num_clips'] == 8
+        dict(type='CenterCrop', crop_size=[32, 32])]
+    assert json.loads(metadata['sample_frames'])['num_clips'] == 4
     # the checkpoint's weights, not the config's init: compare with them
-    clips = torch.randn(2, 8, 3, 32, 32)
+    clips = torch.randn(2, 4, 3, 32, 32)
     with torch.no_grad():
         expected = OfflineGraph(model.eval())(clips)
     (got, ) = run_onnx(out, [clips])
@@ -269,7 +269,7 @@ def test_cli_exports_the_streaming_step(tmp_path):
     metadata = {p.key: p.value for p in model.metadata_props}
     assert metadata['graph'] == 'streaming'
     # no test videos on disk to measure the sampled frames' spacing
-    assert metadata['frame_step'] == '1' and metadata['average_last'] == '8'
+    assert metadata['frame_step'] == '1' and metadata['average_last'] == '4'
     assert 'no test/val video found' in metadata['frame_step_from']
 
 
@@ -279,7 +279,7 @@ def test_export_stores_a_non_square_crop_as_w_h(tmp_path):
     config.write_text(
         f'_base_ = [{str(DEMO_CONFIG)!r}]\n'
         "test_pipeline = [dict(type='DecordInit'), dict(type='SampleFrames', "
-        "clip_len=1, num_clips=8, test_mode=True), dict(type='DecordDecode'), "
+        "clip_len=1, num_clips=4, test_mode=True), dict(type='DecordDecode'), "
         "dict(type='Resize', scale=(-1, 64)), dict(type='CenterCrop', "
         "crop_size=(48, 40)), dict(type='FormatShape', input_format='NCHW'), "
         "dict(type='PackActionInputs')]\n")
@@ -340,8 +340,8 @@ def test_import_needs_no_onnx():
 @pytest.mark.parametrize('online', [False, True])
 def test_non_square_crop_exports_as_the_pipeline_gives_frames(tmp_path,
                                                               online):
-    """MMAction2 sizes are (w, h): CenterCrop(crop_size=(48, 32)) gives
-    frames 32 high and 48 wide, and the graph must take exactly those."""
+    """MMAction2 sizes are (w, h): CenterCrop(crop_size=(32, 24)) gives
+    frames 24 high and 32 wide, and the graph must take exactly those."""
     import numpy as np
     from mmengine.dataset import Compose
     from mmengine.registry import init_default_scope
@@ -353,19 +353,19 @@ def test_non_square_crop_exports_as_the_pipeline_gives_frames(tmp_path,
         cfg.model.backbone.shift_mode = 'unidirectional'
     for step in cfg.test_pipeline:
         if step['type'] == 'CenterCrop':
-            step['crop_size'] = (48, 32)  # (w, h)
+            step['crop_size'] = (32, 24)  # (w, h)
     out = str(tmp_path / 'model.onnx')
     # streaming: the export also checks the non-square buffers against
     # PyTorch frame by frame (offline parity is tested on square clips)
     result = export(cfg, None, out, online=online, verify=online)
-    assert result['input_size'] == (32, 48)  # (H, W)
+    assert result['input_size'] == (24, 32)  # (H, W)
 
     def dims(value_info):
         return [d.dim_param or d.dim_value
                 for d in value_info.type.tensor_type.shape.dim]
 
     (frames, *buffers) = onnx.load(out).graph.input
-    assert dims(frames)[-3:] == [3, 32, 48]
+    assert dims(frames)[-3:] == [3, 24, 32]
     # a clip as the test pipeline prepares it runs in the graph
     video = str(tmp_path / 'video.mp4')
     write_video(video, make_clip(np.random.default_rng(0), size=64,
@@ -373,7 +373,7 @@ def test_non_square_crop_exports_as_the_pipeline_gives_frames(tmp_path,
     init_default_scope('mmaction')
     data = Compose(cfg.test_pipeline)(dict(filename=video, label=-1,
                                            start_index=0, modality='RGB'))
-    assert tuple(data['inputs'].shape) == (8, 3, 32, 48)
+    assert tuple(data['inputs'].shape) == (4, 3, 24, 32)
     clip = data['inputs'].float()[None]  # (1, T, 3, H, W)
     inputs = [clip]
     if online:  # the first frame, and zeros for every shift buffer

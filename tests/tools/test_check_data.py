@@ -25,7 +25,7 @@ REASONS = {
     'empty': 'empty file (0 bytes)',
     'random_bytes': 'cannot open: RuntimeError: Error reading 3000 bytes',
     'no_frames': 'cannot open: DECORDError',
-    'too_short': 'only 4 frames, at least 8 needed',
+    'too_short': 'only 2 frames, at least 4 needed',
     'truncated': 'frames [0, 4, 7] of 8 do not decode: DECORDError',
     'missing': 'file not found',
 }
