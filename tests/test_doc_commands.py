@@ -117,8 +117,8 @@ NOT_RUN = {
     ('docs/converted_tadaconv.md', 'PYTHONPATH=$PWD .venv-zoo/bin/python -m '
      'pytest -q -m zoo tests/models/backbones/test_tadaconvnext_v2_zoo.py'):
         'runs part of the test suite itself',
-    ('README.md', 'make demo'): 'trains three models (4 min idle); '
-    'tests/demo/test_demo_run.py runs the demo on a tiny set',
+    ('README.md', 'make demo'): 'trains three models (5 min idle); '
+    'tests/demo/test_demo_learns.py runs the same demo, as make demo does',
     ('README.md', 'make test'): 'the test suite itself',
     ('README.md', 'source .venv/bin/activate'):
         'sets up the shell; these tests run in that venv',

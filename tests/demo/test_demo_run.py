@@ -1,12 +1,11 @@
-"""The demo job: configs, helpers, and one short run of the stock tools."""
+"""The demo job: its configs and helpers (the run itself, with the stock
+tools: test_demo_learns.py)."""
 import argparse
 import os.path as osp
 
 import pytest
-import torch
 from mmengine.config import Config, DictAction
 
-import tsm_plugin  # noqa: F401  (allow-lists mmengine checkpoint types)
 from tsm_plugin.demo import run
 
 TSM_CONFIG = osp.join(run.CONFIG_DIR, 'tsm_r18_demo.py')
@@ -68,62 +67,3 @@ def test_table_and_best_epoch():
     assert lines[4].split() == ['TAda2D', 'TAdaConv', '12', '100.0%', '99.5%']
     # columns line up
     assert len({line.index('%') for line in lines[2:5]}) == 1
-
-
-def test_demo_job_trains_and_tests_with_the_stock_tools(tmp_path, capsys):
-    """One epoch on 8 videos: stock train.py, then stock test.py on the best
-    checkpoint, both loading the plugin from the config's custom_imports."""
-    results = run.main([
-        '--work-dir', str(tmp_path), '--num-train', '8', '--num-val', '4',
-        '--epochs', '1', '--models', 'TSM',
-        '--cfg-options', 'test_dataloader.batch_size=3'
-    ])
-    # compact: a line per run, the tools' output in their logs, table last
-    out = capsys.readouterr().out.splitlines()
-    assert len(out) < 10, out
-    assert out[-1].startswith('(chance'), out
-    assert out[-2].split()[:3] == ['TSM', 'temporal', 'shift'], out
-    logs = [tmp_path / 'tsm' / 'train.log', tmp_path / 'tsm' / 'test' / 'test.log']
-    assert all(any(str(log) in line for line in out) for log in logs)
-    # --cfg-options reach both stock tools (their config dumps)
-    assert all('batch_size=3' in log.read_text() for log in logs)
-    tsm = results['TSM']
-    assert tsm['checkpoint'] == osp.join(str(tmp_path), 'tsm',
-                                         'best_acc_top1_epoch_1.pth')
-    # (too short to learn anything: what the demo shows is checked by
-    # test_demo_tsm_sees_the_direction_of_time_tsn_does_not)
-
-    # torch.load's weights_only default must accept mmengine's checkpoint
-    checkpoint = torch.load(tsm['checkpoint'], map_location='cpu')
-    assert checkpoint['meta']['epoch'] == 1
-    state = checkpoint['state_dict']
-    # the plugin's shift wrapper is in the trained model
-    assert 'backbone.layer1.0.conv1.conv.net.weight' in state
-
-    train_records, val_records = run.read_scalars(tsm['work_dir'])
-    assert train_records and all('loss' in r for r in train_records)
-    assert [r['step'] for r in val_records] == [1]
-    assert run.read_test_metrics(osp.join(tsm['work_dir'], 'test')) \
-        ['acc/top1'] == tsm['test_top1']
-
-    # that bi-directional checkpoint under the online demo's uni-directional
-    # config: the stock test.py refuses it, naming both, before testing
-    # (train.py's load_from and --resume build the same Runner and load
-    # through the same call: tests/test_checkpoint_meta.py, in-process)
-    online = osp.join(run.CONFIG_DIR, 'tsm_r18_online_demo.py')
-    log = tmp_path / 'refused' / 'test.log'
-    with pytest.raises(RuntimeError) as error:
-        run.test(online, tsm['checkpoint'], str(log.parent),
-                 run.data_root_options(str(tmp_path / 'data')), 'refused')
-    message = str(error.value)
-    assert ("shift_mode='bidirectional' in the checkpoint, "
-            "shift_mode='unidirectional' in the config") in message
-    assert tsm['checkpoint'] in message and online in message
-    assert 'Epoch(test)' not in log.read_text()
-    capsys.readouterr()
-
-    with open(tmp_path / 'curves.png', 'rb') as f:
-        assert f.read(8) == b'\x89PNG\r\n\x1a\n'
-    with open(tmp_path / 'results.txt') as f:
-        assert f.read().splitlines()[2].split()[:3] == ['TSM', 'temporal',
-                                                        'shift']
