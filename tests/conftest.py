@@ -42,7 +42,7 @@ def pytest_ignore_collect(collection_path, config):
 # last, where one worker ran them while the other idled) the short modules
 # fill in around them. A module missing here only runs later.
 LONGEST_FIRST = (
-    'demo/test_demo_learns.py',  # the demo's three trainings: 342 s
+    'demo/test_demo_learns.py',  # the demo's three trainings: 342-353 s
     'configs/test_inference_api.py',  # 91
     'test_stack_fixes.py',  # 59
     'deploy/test_export.py',  # 48
