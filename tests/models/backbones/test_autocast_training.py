@@ -9,7 +9,12 @@ train-mode BN, 32 px: 1.3 norm-relative), so the layer-level agreement is
 asserted in tests/ops/test_autocast.py. Here: every parameter that gets a
 gradient in float32 gets a finite one, the calibration generators included,
 the step changes the weights, and the loss stays near float32's.
-One clip of 4 frames at 16 px: bfloat16 is slow on CPUs without it."""
+One clip of 4 frames at 32 px: bfloat16 is slow on CPUs without it. Not
+16 px: there ResNet-50's layer4 convolves a 1x1 map with stride 2, where
+torch 2.13.0's bfloat16 conv weight gradient on CPUs with avx512_bf16 comes
+back with garbage in the taps that see only padding (NaN when the freed
+memory it reuses held NaN), a torch bug that no network of the plugin's
+shapes meets (docs/mixed_precision.md)."""
 import pytest
 import torch
 from mmaction.registry import MODELS
@@ -58,7 +63,7 @@ def test_tada_backbone_trains_under_autocast(cfg, x_dtype):
     torch.manual_seed(0)
     model = off_identity(MODELS.build(dict(cfg, num_segments=T)))
     model.train()
-    out, got = gradients(model, torch.randn(T, 3, 16, 16).to(x_dtype),
+    out, got = gradients(model, torch.randn(T, 3, 32, 32).to(x_dtype),
                          autocast=True)
     assert out.dtype == torch.bfloat16
     trained = {n for n, p in model.named_parameters() if p.requires_grad}
