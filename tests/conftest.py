@@ -36,11 +36,13 @@ def pytest_ignore_collect(collection_path, config):
 
 
 # The slowest modules first, slowest leading (seconds of one worker, measured
-# 2026-12-07 under `make test`), so that under `make test` (2 workers, whole
-# modules, `--no-loadscope-reorder`: xdist's default order, by number of tests,
-# put the one- and two-test modules that run MMAction2's tools for a minute
-# last, where one worker ran them while the other idled) the short modules
-# fill in around them. A module missing here only runs later.
+# 2026-12-07 under `make test` on an earlier session's slower machine; on the
+# next session's, the demo took 176-183 s and the rest kept their order), so
+# that under `make test` (2 workers, whole modules, `--no-loadscope-reorder`:
+# xdist's default order, by number of tests, put the one- and two-test modules
+# that run MMAction2's tools for a minute last, where one worker ran them while
+# the other idled) the short modules fill in around them. A module missing
+# here only runs later.
 LONGEST_FIRST = (
     'demo/test_demo_learns.py',  # the demo's three trainings: 342-353 s
     'configs/test_inference_api.py',  # 91

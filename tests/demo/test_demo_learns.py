@@ -37,6 +37,9 @@ def test_tsm_and_tada_see_the_direction_of_time_tsn_does_not(demo):
     thread as under `make test` (seeds 0 / 1 / 2): TSM test top-1 95 / 100 /
     99%, TAda2D 95 / 100 / 96%, TSN 53% (seed 0); `make demo` on 2 threads:
     99%, 95%, 50%, in 279 s (TSM 71 s of training, TSN 80, TAda2D 89). The
+    next session's machine (an AMD EPYC with AVX-512, same day), one thread,
+    seeds 0 / 1 / 2: TSM 96 / 100 / 100%, TAda2D 93 / 99 / 98%, TSN 51 / 50 /
+    50%; `make demo`: 97%, 98%, 50% in 139 s. The
     earlier demo (8 frames of 56 px) took 187 + 193 + 233 s of training that
     day. Smaller runs of the earlier demo did not learn: TSM stayed at
     50-57.5% test top-1 with 96 videos x 3 epochs, 200 x 4 and 400 x 2 (on
